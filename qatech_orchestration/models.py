@@ -1,0 +1,264 @@
+"""Typed models of what QA.tech's v1 API takes and returns.
+
+Request-side objects (:class:`ApplicationOverride`, :class:`PreviewEnvironment`,
+:class:`ExistingEnvironment`, :class:`SlackNotification`) are an alternative to the API's own camelCase
+dicts; both are accepted by :func:`~qatech_orchestration.build_start_run_body`.
+
+Response-side objects (:class:`StartedRun`, :class:`RunStatus`, :class:`TestCaseResult`) are parsed
+strictly enough that a 2xx answer which is not the documented JSON raises
+:class:`~qatech_orchestration.errors.QATechBadResponseError` instead of producing half-empty objects.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from qatech_orchestration.errors import QATechBadResponseError
+
+# Run statuses (GET /run/{shortId} "status").
+INITIATED = "INITIATED"
+RUNNING = "RUNNING"
+COMPLETED = "COMPLETED"
+ERROR = "ERROR"
+CANCELLED = "CANCELLED"
+TERMINAL_STATUSES = frozenset({COMPLETED, ERROR, CANCELLED})
+KNOWN_STATUSES = frozenset({INITIATED, RUNNING, COMPLETED, ERROR, CANCELLED})
+
+# Run results ("result"); None while the run is not finished.
+PASSED = "PASSED"
+FAILED = "FAILED"
+SKIPPED = "SKIPPED"
+
+
+# ----------------------------------------------------------------------------------------------
+# Request side
+# ----------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PreviewEnvironment:
+    """Run against a URL (QA.tech creates or reuses a preview environment for it)."""
+
+    url: str
+    name: str | None = None
+
+    def to_api(self) -> dict[str, Any]:
+        body: dict[str, Any] = {"url": self.url}
+        if self.name is not None:
+            body["name"] = self.name
+        return body
+
+
+@dataclass(frozen=True)
+class ExistingEnvironment:
+    """Run against an environment that already exists in QA.tech (``env_...`` short ID)."""
+
+    short_id: str
+
+    def to_api(self) -> dict[str, Any]:
+        return {"shortId": self.short_id}
+
+
+@dataclass(frozen=True)
+class ApplicationOverride:
+    """Per-run override of one application's environment and/or device preset."""
+
+    application_short_id: str
+    environment: PreviewEnvironment | ExistingEnvironment | None = None
+    device_preset_short_id: str | None = None
+
+    def to_api(self) -> dict[str, Any]:
+        body: dict[str, Any] = {"applicationShortId": self.application_short_id}
+        if self.environment is not None:
+            body["environment"] = self.environment.to_api()
+        if self.device_preset_short_id is not None:
+            body["devicePresetShortId"] = self.device_preset_short_id
+        return body
+
+
+@dataclass(frozen=True)
+class SlackNotification:
+    """Send this run's Slack messages to ``channel`` (a Slack channel ID such as ``C0478ABCDEF``).
+
+    ``notify_on`` is ``"always"`` (start and final summary) or ``"failure"`` (final summary only when the
+    result is not PASSED); ``None`` leaves it to QA.tech (which means ``"always"``).
+    """
+
+    channel: str
+    notify_on: str | None = None
+
+    def to_api(self) -> dict[str, Any]:
+        body: dict[str, Any] = {"type": "slack", "channel": self.channel}
+        if self.notify_on is not None:
+            body["notifyOn"] = self.notify_on
+        return body
+
+
+# ----------------------------------------------------------------------------------------------
+# Response side
+# ----------------------------------------------------------------------------------------------
+
+
+def _require(data: Any, key: str, kind: type | tuple[type, ...], what: str, nullable: bool = False) -> Any:
+    if not isinstance(data, dict) or key not in data:
+        raise QATechBadResponseError(f"QA.tech answered without '{key}' in {what}")
+    value = data[key]
+    if value is None and nullable:
+        return None
+    if not isinstance(value, kind) or (isinstance(value, bool) and kind is int):
+        raise QATechBadResponseError(f"QA.tech answered with '{key}' of type {type(value).__name__} in {what}")
+    return value
+
+
+def _optional_str(data: dict[str, Any], key: str) -> str | None:
+    value = data.get(key)
+    return value if isinstance(value, str) else None
+
+
+@dataclass(frozen=True)
+class TestPlan:
+    """The test plan a run executes."""
+
+    __test__ = False  # not a pytest test class
+
+    name: str
+    short_id: str
+
+
+@dataclass(frozen=True)
+class StartedRun:
+    """A run that QA.tech accepted (answer of ``POST /run`` and of a rerun)."""
+
+    id: str
+    short_id: str
+    url: str
+    test_count: int
+    test_plan: TestPlan | None = None
+
+    @classmethod
+    def from_api(cls, payload: Any) -> StartedRun:
+        run = _require(payload, "run", dict, "the start-run answer")
+        what = "the started run"
+        plan_data = run.get("testPlan")
+        plan = None
+        if isinstance(plan_data, dict) and "shortId" in plan_data:
+            plan = TestPlan(name=str(plan_data.get("name") or ""), short_id=str(plan_data["shortId"]))
+        return cls(
+            id=_require(run, "id", str, what),
+            short_id=_require(run, "shortId", str, what),
+            url=_require(run, "url", str, what),
+            test_count=_require(run, "testCount", int, what),
+            test_plan=plan,
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-serializable form (for XCom, metadata, ``--json``)."""
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class TestCaseResult:
+    """One test case execution inside a run (``runTestCases[]``)."""
+
+    __test__ = False
+
+    id: str
+    short_id: str
+    name: str
+    status: str
+    result: str | None
+    result_title: str | None = None
+    evaluation_thought: str | None = None
+    prompt_goal: str | None = None
+    prompt_examples: str | None = None
+
+    @classmethod
+    def from_api(cls, data: Any) -> TestCaseResult:
+        what = "a run test case"
+        return cls(
+            id=_require(data, "id", str, what),
+            short_id=_require(data, "shortId", str, what),
+            name=_require(data, "name", str, what),
+            status=_require(data, "status", str, what),
+            result=_require(data, "result", str, what, nullable=True),
+            result_title=_optional_str(data, "resultTitle"),
+            evaluation_thought=_optional_str(data, "evaluationThought"),
+            prompt_goal=_optional_str(data, "promptGoal"),
+            prompt_examples=_optional_str(data, "promptExamples"),
+        )
+
+    @property
+    def failed(self) -> bool:
+        """True unless this test case passed (failed, skipped, errored or unfinished)."""
+        return self.result != PASSED
+
+    def summary(self) -> str:
+        """``name: resultTitle`` (or its result when QA.tech gave no title)."""
+        detail = self.result_title or self.result or self.status
+        return f"{self.name}: {detail}"
+
+
+@dataclass(frozen=True)
+class RunStatus:
+    """A run's state (answer of ``GET /run/{shortId}``).
+
+    ``status`` and ``result`` are kept as the strings QA.tech sent: an unknown status is kept, reported by
+    :attr:`is_known`, and never counted as success.
+    """
+
+    id: str
+    short_id: str
+    status: str
+    result: str | None
+    test_cases: tuple[TestCaseResult, ...] = field(default_factory=tuple)
+    url: str | None = None
+
+    @classmethod
+    def from_api(cls, payload: Any, *, url: str | None = None) -> RunStatus:
+        what = "the run status"
+        cases = _require(payload, "runTestCases", list, what)
+        return cls(
+            id=_require(payload, "id", str, what),
+            short_id=_require(payload, "shortId", str, what),
+            status=_require(payload, "status", str, what),
+            result=_require(payload, "result", str, what, nullable=True),
+            test_cases=tuple(TestCaseResult.from_api(c) for c in cases),
+            url=url,
+        )
+
+    @property
+    def is_known(self) -> bool:
+        """Whether ``status`` is one of the statuses QA.tech documents."""
+        return self.status in KNOWN_STATUSES
+
+    @property
+    def is_terminal(self) -> bool:
+        """COMPLETED, ERROR or CANCELLED: the run will not change any more."""
+        return self.status in TERMINAL_STATUSES
+
+    @property
+    def passed(self) -> bool:
+        """True only for a COMPLETED run whose result is PASSED."""
+        return self.status == COMPLETED and self.result == PASSED
+
+    @property
+    def skipped(self) -> bool:
+        return self.status == COMPLETED and self.result == SKIPPED
+
+    @property
+    def failed_test_cases(self) -> tuple[TestCaseResult, ...]:
+        """The test cases that did not pass (as far as this answer lists them)."""
+        return tuple(c for c in self.test_cases if c.failed)
+
+    @property
+    def state_label(self) -> str:
+        """``COMPLETED/FAILED``-style label for messages."""
+        return f"{self.status}/{self.result}" if self.result else self.status
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-serializable form (for XCom, metadata, ``--json``)."""
+        data = asdict(self)
+        data["test_cases"] = [asdict(c) for c in self.test_cases]
+        data["passed"] = self.passed
+        return data
