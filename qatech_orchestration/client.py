@@ -1,0 +1,386 @@
+"""The HTTP client of QA.tech's v1 API (``requests``)."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import replace
+from typing import Any
+
+import requests
+from urllib3.exceptions import NewConnectionError
+
+from qatech_orchestration._version import __version__
+from qatech_orchestration.errors import (
+    QATechBadResponseError,
+    QATechConnectionError,
+    QATechError,
+    QATechValidationError,
+    QATechWaitTimeout,
+    error_for_status,
+)
+from qatech_orchestration.models import ApplicationOverride, RunStatus, SlackNotification, StartedRun
+from qatech_orchestration.request_builder import (
+    build_rerun_body,
+    build_start_run_body,
+    check_run_short_id,
+    check_short_id,
+    check_test_cases_filter,
+)
+from qatech_orchestration.retry import RETRYABLE_STATUS, RetryPolicy, parse_retry_after
+
+log = logging.getLogger(__name__)
+
+DEFAULT_BASE_URL = "https://api.qa.tech/v1"
+USER_AGENT = f"qatech-orchestration/{__version__}"
+
+
+def check_api_token(api_token: Any) -> str:
+    """Validate an API token without ever echoing it."""
+    if not isinstance(api_token, str) or not api_token.strip():
+        raise QATechValidationError(
+            "is missing: pass the token from QA.tech's Settings -> Integrations -> API (or an organization API key)",
+            field="api_token",
+        )
+    if any(ch.isspace() or ord(ch) < 32 for ch in api_token):
+        raise QATechValidationError(
+            "contains whitespace or a line break; check the secret for a trailing newline",
+            field="api_token",
+        )
+    return api_token
+
+
+def normalize_base_url(base_url: Any) -> str:
+    """``https://api.qa.tech/v1`` style base URL without a trailing slash."""
+    if not isinstance(base_url, str) or not base_url.startswith(("http://", "https://")):
+        raise QATechValidationError(
+            f"{base_url!r} is not an http(s) URL; the default is {DEFAULT_BASE_URL!r}", field="base_url"
+        )
+    return base_url.rstrip("/")
+
+
+def _not_sent(exc: requests.RequestException) -> bool:
+    """True when the connection was never established, so the request cannot have reached QA.tech."""
+    if isinstance(exc, requests.exceptions.ConnectTimeout):
+        return True
+    if isinstance(exc, requests.exceptions.ConnectionError):
+        reason = exc.args[0] if exc.args else None
+        reason = getattr(reason, "reason", reason)
+        return isinstance(reason, NewConnectionError)
+    return False
+
+
+class QATechClient:
+    """A client of QA.tech's REST API v1.
+
+    Args:
+        api_token: a project API token (Settings -> Integrations -> API) or an organization API key.
+            It is sent as ``Authorization: Bearer ...`` and never appears in logs, reprs or exceptions.
+        base_url: the API root, ``https://api.qa.tech/v1`` by default (the emulator's ``base_url`` in tests).
+        project_short_id: ``proj_...``; required with organization-scoped keys. Sent in the body of POSTs
+            and as the ``projectShortId`` query parameter of GETs.
+        timeout: seconds to wait for a connection and for each read (one number, or ``(connect, read)``).
+        max_retries, backoff_factor, backoff_max, retry_after_max: see :class:`RetryPolicy`. They apply to
+            reads; runs are only re-sent when the connection was never established.
+        session: a ``requests.Session`` to use (one is created otherwise).
+        sleep: the function used to wait (tests pass a fake one).
+    """
+
+    def __init__(
+        self,
+        api_token: str,
+        *,
+        base_url: str = DEFAULT_BASE_URL,
+        project_short_id: str | None = None,
+        timeout: float | tuple[float, float] = (10.0, 30.0),
+        max_retries: int = 4,
+        backoff_factor: float = 1.0,
+        backoff_max: float = 30.0,
+        retry_after_max: float = 120.0,
+        session: requests.Session | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self._api_token = check_api_token(api_token)
+        self.base_url = normalize_base_url(base_url)
+        self.project_short_id = (
+            check_short_id("project_short_id", project_short_id, "proj") if project_short_id else None
+        )
+        self.timeout = timeout
+        self.retry = RetryPolicy(
+            max_retries=max_retries,
+            backoff_factor=backoff_factor,
+            backoff_max=backoff_max,
+            retry_after_max=retry_after_max,
+        )
+        self._sleep = sleep
+        self._session = session or requests.Session()
+        self._session.headers.update(
+            {
+                "Authorization": f"Bearer {self._api_token}",
+                "User-Agent": USER_AGENT,
+                "Accept": "application/json",
+            }
+        )
+
+    def __repr__(self) -> str:
+        project = f", project_short_id={self.project_short_id!r}" if self.project_short_id else ""
+        return f"QATechClient(base_url={self.base_url!r}{project})"
+
+    def close(self) -> None:
+        self._session.close()
+
+    def __enter__(self) -> QATechClient:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # ------------------------------------------------------------------------------------------
+    # Endpoints
+    # ------------------------------------------------------------------------------------------
+
+    def start_run(
+        self,
+        *,
+        test_plan_short_id: str | None = None,
+        applications: Sequence[ApplicationOverride | Mapping[str, Any]] | None = None,
+        notifications: Sequence[SlackNotification | Mapping[str, Any]] | None = None,
+        trigger: str | None = None,
+        actor: str | None = None,
+        branch: str | None = None,
+        commit_hash: str | None = None,
+        commit_message: str | None = None,
+        repository: str | None = None,
+        project_short_id: str | None = None,
+        test_case_ids: Sequence[str] | None = None,
+        parameters: Mapping[str, Any] | None = None,
+    ) -> StartedRun:
+        """Start a run (``POST /run``). The fields are those of :func:`build_start_run_body`.
+
+        Never retried once the request may have reached QA.tech: each call spends the customer's quota.
+        """
+        body = build_start_run_body(
+            test_plan_short_id=test_plan_short_id,
+            applications=applications,
+            notifications=notifications,
+            trigger=trigger,
+            actor=actor,
+            branch=branch,
+            commit_hash=commit_hash,
+            commit_message=commit_message,
+            repository=repository,
+            project_short_id=project_short_id or self.project_short_id,
+            test_case_ids=test_case_ids,
+            parameters=parameters,
+        )
+        payload = self._request("POST", "/run", json_body=body)
+        started = self._parse_started(payload, "POST", "/run")
+        log.info("Started QA.tech run %s: %s", started.short_id, started.url)
+        return started
+
+    def get_run(self, short_id: str, test_cases: str | None = None) -> RunStatus:
+        """Read a run's status (``GET /run/{shortId}``).
+
+        ``test_cases``: ``None`` (no test cases), ``"failed"`` (failed, skipped and errored ones) or ``"all"``.
+        """
+        check_run_short_id(short_id)
+        params: dict[str, str] = {}
+        if check_test_cases_filter(test_cases):
+            params["testCases"] = str(test_cases)
+        if self.project_short_id:
+            params["projectShortId"] = self.project_short_id
+        path = f"/run/{short_id}"
+        payload = self._request("GET", path, params=params)
+        try:
+            return RunStatus.from_api(payload)
+        except QATechBadResponseError as exc:
+            raise self._bad_response(exc, "GET", path, short_id) from None
+
+    def rerun(
+        self,
+        short_id: str,
+        *,
+        failed_only: bool = False,
+        project_test_case_ids: Sequence[str] | None = None,
+    ) -> StartedRun:
+        """Rerun a run (``POST /run/{shortId}``); returns the *new* run. Not retried once sent."""
+        check_run_short_id(short_id)
+        body = build_rerun_body(
+            failed_only=failed_only,
+            project_test_case_ids=project_test_case_ids,
+            project_short_id=self.project_short_id,
+        )
+        path = f"/run/{short_id}"
+        payload = self._request("POST", path, json_body=body, run_short_id=short_id)
+        started = self._parse_started(payload, "POST", path)
+        log.info("Rerun of QA.tech run %s started as %s: %s", short_id, started.short_id, started.url)
+        return started
+
+    def wait_for_run(
+        self,
+        short_id: str,
+        *,
+        poll_interval: float = 30.0,
+        timeout: float = 3600.0,
+        test_cases: str | None = "all",
+        run_url: str | None = None,
+        on_poll: Callable[[RunStatus], None] | None = None,
+    ) -> RunStatus:
+        """Poll ``GET /run/{shortId}`` until the run is COMPLETED, ERROR or CANCELLED, and return it.
+
+        It does not judge the outcome (see :func:`qatech_orchestration.outcome.raise_for_outcome`). An
+        unknown status is logged and polled on like a running one: it is never taken for success.
+
+        Raises:
+            QATechWaitTimeout: no terminal status within ``timeout`` seconds (the QA.tech run goes on).
+        """
+        check_run_short_id(short_id)
+        if poll_interval <= 0 or timeout < 0:
+            raise QATechValidationError("must be > 0 (and timeout >= 0)", field="poll_interval")
+        deadline = time.monotonic() + timeout
+        warned: set[str] = set()
+        while True:
+            status = self.get_run(short_id, test_cases=test_cases)
+            if run_url and not status.url:
+                status = _with_url(status, run_url)
+            if on_poll is not None:
+                on_poll(status)
+            if status.is_terminal:
+                return status
+            if not status.is_known and status.status not in warned:
+                warned.add(status.status)
+                log.warning(
+                    "QA.tech run %s reports an unknown status %r; waiting on as if it were running.",
+                    short_id,
+                    status.status,
+                )
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise QATechWaitTimeout(
+                    f"QA.tech run {short_id} did not finish within {timeout:g} s (last status "
+                    f"{status.state_label}); the run goes on in QA.tech, which has no cancel endpoint",
+                    run_short_id=short_id,
+                    run_url=run_url,
+                )
+            self._sleep(min(poll_interval, remaining))
+
+    # ------------------------------------------------------------------------------------------
+    # Transport
+    # ------------------------------------------------------------------------------------------
+
+    def _request(
+        self,
+        method: str,
+        path: str,
+        *,
+        json_body: Any = None,
+        params: Mapping[str, str] | None = None,
+        run_short_id: str | None = None,
+    ) -> Any:
+        url = f"{self.base_url}{path}"
+        is_read = method == "GET"
+        attempt = 0
+        while True:
+            attempt += 1
+            retry_after: float | None = None
+            try:
+                response = self._session.request(
+                    method, url, json=json_body, params=params or None, timeout=self.timeout
+                )
+            except requests.RequestException as exc:
+                may_retry = is_read or _not_sent(exc)
+                error: QATechError = QATechConnectionError(
+                    self._redact(f"no answer from QA.tech ({type(exc).__name__}: {exc})"),
+                    method=method,
+                    path=path,
+                    run_short_id=run_short_id,
+                )
+                if not is_read and not _not_sent(exc):
+                    # The request may have started a run: retrying could start a second one.
+                    error.retryable = False
+                    error.message += (
+                        "; the request may have reached QA.tech, so it was not re-sent: check the "
+                        "dashboard before starting again"
+                    )
+            else:
+                if 200 <= response.status_code < 300:
+                    return self._decode(response, method, path, run_short_id)
+                error = self._http_error(response, method, path, run_short_id)
+                may_retry = is_read and response.status_code in RETRYABLE_STATUS
+                retry_after = parse_retry_after(response.headers.get("Retry-After"))
+            if not may_retry or attempt > self.retry.max_retries:
+                raise error
+            delay = self.retry.delay(attempt, retry_after)
+            log.warning(
+                "%s %s failed (%s); retry %d of %d in %.1f s",
+                method,
+                path,
+                error.message if error.status_code is None else f"HTTP {error.status_code}",
+                attempt,
+                self.retry.max_retries,
+                delay,
+            )
+            self._sleep(delay)
+
+    def _decode(self, response: requests.Response, method: str, path: str, run_short_id: str | None) -> Any:
+        try:
+            return response.json()
+        except ValueError:
+            snippet = self._redact(response.text[:200])
+            error = QATechBadResponseError(
+                f"QA.tech answered HTTP {response.status_code} with a body that is not JSON: {snippet!r}",
+                status_code=response.status_code,
+                method=method,
+                path=path,
+                run_short_id=run_short_id,
+            )
+            if method != "GET":
+                error.retryable = False
+                error.message += "; QA.tech accepted the request, so a run may have started: check the dashboard"
+            raise error from None
+
+    def _http_error(self, response: requests.Response, method: str, path: str, run_short_id: str | None) -> QATechError:
+        message = ""
+        try:
+            data = response.json()
+        except ValueError:
+            data = None
+        if isinstance(data, dict):
+            for key in ("message", "statusText", "error"):
+                if isinstance(data.get(key), str):
+                    message = data[key]
+                    break
+        if not message:
+            message = " ".join(response.text.split())[:300] or response.reason or "no message"
+        cls = error_for_status(response.status_code)
+        return cls(
+            self._redact(message),
+            status_code=response.status_code,
+            method=method,
+            path=path,
+            run_short_id=run_short_id,
+        )
+
+    def _parse_started(self, payload: Any, method: str, path: str) -> StartedRun:
+        try:
+            return StartedRun.from_api(payload)
+        except QATechBadResponseError as exc:
+            error = self._bad_response(exc, method, path, None)
+            error.retryable = False
+            error.message += "; QA.tech accepted the request, so a run may have started: check the dashboard"
+            raise error from None
+
+    def _bad_response(
+        self, exc: QATechBadResponseError, method: str, path: str, short_id: str | None
+    ) -> QATechBadResponseError:
+        return QATechBadResponseError(
+            self._redact(exc.message), status_code=200, method=method, path=path, run_short_id=short_id
+        )
+
+    def _redact(self, text: str) -> str:
+        return text.replace(self._api_token, "***")
+
+
+def _with_url(status: RunStatus, url: str) -> RunStatus:
+    return replace(status, url=url)
