@@ -1,0 +1,466 @@
+"""The emulated QA.tech project: runs, their lifecycle, scripted outcomes and faults (no HTTP here)."""
+
+from __future__ import annotations
+
+import re
+import threading
+import uuid
+from collections import deque
+from dataclasses import dataclass, field
+from typing import Any
+
+TERMINAL = ("COMPLETED", "ERROR", "CANCELLED")
+_PATTERN = {
+    prefix: re.compile(rf"^{prefix}(-.+_.+|_.+)$", re.DOTALL) for prefix in ("pln", "app", "env", "preset", "proj")
+}
+_RUN_KEYS = {
+    "trigger", "actor", "branch", "commitHash", "commitMessage", "repository", "testPlanShortId",
+    "applications", "notifications", "projectShortId", "testCaseIds", "parameters",
+}  # fmt: skip
+_DEFAULT_TEST_NAMES = ("Sign in", "Dashboard shows today's totals", "Export report as CSV")
+
+
+class BadRequest(Exception):
+    """A 400 (or other status) answer with QA.tech's ``{"message": ...}`` body."""
+
+    def __init__(self, message: str, status: int = 400) -> None:
+        super().__init__(message)
+        self.message = message
+        self.status = status
+
+
+@dataclass
+class Outcome:
+    """How a run ends.
+
+    ``result`` is PASSED, FAILED or SKIPPED for a COMPLETED run; ``status`` may instead be ERROR or
+    CANCELLED, ``"NEVER"`` (the run stays RUNNING forever) or any string (an undocumented status).
+    ``failing`` maps test case names to their ``resultTitle``; those cases fail, the others pass.
+    """
+
+    result: str | None = "PASSED"
+    status: str = "COMPLETED"
+    failing: dict[str, str] = field(default_factory=dict)
+    test_names: tuple[str, ...] = _DEFAULT_TEST_NAMES
+
+    @classmethod
+    def named(cls, name: str, failing: dict[str, str] | None = None) -> Outcome:
+        """``PASSED``, ``FAILED``, ``SKIPPED``, ``ERROR``, ``CANCELLED``, ``NEVER`` or a custom status."""
+        upper = name.upper()
+        if upper in ("PASSED", "SKIPPED"):
+            return cls(result=upper)
+        if upper == "FAILED":
+            return cls(
+                result="FAILED",
+                failing=failing or {"Export report as CSV": "Export button returned HTTP 500"},
+            )
+        if upper in ("ERROR", "CANCELLED"):
+            return cls(result=None, status=upper, failing=failing or {})
+        return cls(result=None, status=name)
+
+
+@dataclass
+class Fault:
+    """An injected misbehaviour for one endpoint (``start_run``, ``get_run`` or ``rerun``).
+
+    - ``status``: answer this HTTP status instead (the request is not processed), with ``{"message":
+      message}`` or ``body`` and ``headers`` (e.g. ``{"Retry-After": "1"}``).
+    - ``body``: answer 200 (or ``status``) with this JSON instead (e.g. missing ``run.shortId``).
+    - ``malformed``: answer 200 with a body that is not JSON; ``html``: an HTML error page.
+    - ``drop``: ``"before"`` closes the connection without answering; ``"mid"`` sends part of the answer.
+    - ``delay``: seconds to wait before answering (read timeouts).
+    Faults other than ``status`` process the request first (a run is created), as a real server would
+    before its answer got lost. ``times`` is how many requests the fault applies to.
+    """
+
+    status: int | None = None
+    message: str = "Injected fault"
+    body: Any = None
+    headers: dict[str, str] = field(default_factory=dict)
+    malformed: bool = False
+    html: bool = False
+    drop: str | None = None
+    delay: float = 0.0
+    times: int = 1
+
+    @property
+    def rejects_request(self) -> bool:
+        """A plain status answer: the server refused the request without processing it."""
+        return self.status is not None and self.body is None and not (self.malformed or self.html or self.drop)
+
+
+@dataclass
+class RecordedRequest:
+    """One request the emulator received (the token itself is never kept)."""
+
+    method: str
+    path: str
+    query: dict[str, str]
+    body: Any
+    authorized: bool
+    user_agent: str | None
+    endpoint: str | None
+
+
+@dataclass
+class EmulatedTestCase:
+    id: str
+    short_id: str
+    name: str
+    project_test_case_id: str
+    final_result: str | None
+    result_title: str | None
+
+
+@dataclass
+class EmulatedRun:
+    id: str
+    short_id: str
+    url: str
+    test_plan: dict[str, str] | None
+    outcome: Outcome
+    test_cases: list[EmulatedTestCase]
+    request_body: dict[str, Any]
+    polls: int = 0
+    rerun_of: str | None = None
+
+
+class EmulatedProject:
+    """One QA.tech project as the emulator keeps it. Thread-safe."""
+
+    def __init__(
+        self,
+        *,
+        polls_to_finish: int = 2,
+        project_short_id: str = "proj_emulator",
+        test_plans: dict[str, str] | None = None,
+        slack_channels: set[str] | None = None,
+        default_outcome: str | Outcome = "PASSED",
+        dashboard_url: str = "http://127.0.0.1/dashboard",
+    ) -> None:
+        self.polls_to_finish = polls_to_finish
+        self.project_short_id = project_short_id
+        self.test_plans = test_plans
+        self.slack_channels = slack_channels
+        self.default_outcome = self._as_outcome(default_outcome)
+        self.dashboard_url = dashboard_url
+        self.runs: dict[str, EmulatedRun] = {}
+        self.requests: list[RecordedRequest] = []
+        self._next_outcomes: deque[Outcome] = deque()
+        self._plan_outcomes: dict[str, Outcome] = {}
+        self._faults: dict[str, deque[Fault]] = {}
+        self._lock = threading.Lock()
+        self._counter = 0
+
+    # --- scripting -------------------------------------------------------------------------
+
+    @staticmethod
+    def _as_outcome(outcome: str | Outcome, failing: dict[str, str] | None = None) -> Outcome:
+        return outcome if isinstance(outcome, Outcome) else Outcome.named(outcome, failing)
+
+    def script_outcome(
+        self,
+        outcome: str | Outcome,
+        *,
+        test_plan_short_id: str | None = None,
+        failing: dict[str, str] | None = None,
+        times: int = 1,
+    ) -> None:
+        """Script how the next ``times`` runs end, or every run of ``test_plan_short_id``."""
+        value = self._as_outcome(outcome, failing)
+        with self._lock:
+            if test_plan_short_id:
+                self._plan_outcomes[test_plan_short_id] = value
+            else:
+                self._next_outcomes.extend([value] * times)
+
+    def inject_fault(self, endpoint: str, fault: Fault | None = None, **kwargs: Any) -> Fault:
+        """Make ``endpoint`` (``start_run``, ``get_run``, ``rerun``) misbehave; see :class:`Fault`."""
+        if endpoint not in ("start_run", "get_run", "rerun"):
+            raise ValueError("endpoint must be 'start_run', 'get_run' or 'rerun'")
+        fault = fault or Fault(**kwargs)
+        with self._lock:
+            self._faults.setdefault(endpoint, deque()).append(fault)
+        return fault
+
+    def clear_faults(self) -> None:
+        with self._lock:
+            self._faults.clear()
+
+    def take_fault(self, endpoint: str) -> Fault | None:
+        with self._lock:
+            queue = self._faults.get(endpoint)
+            if not queue:
+                return None
+            fault = queue[0]
+            fault.times -= 1
+            if fault.times <= 0:
+                queue.popleft()
+            return fault
+
+    def record(self, request: RecordedRequest) -> None:
+        with self._lock:
+            self.requests.append(request)
+
+    def requests_to(self, endpoint: str) -> list[RecordedRequest]:
+        with self._lock:
+            return [r for r in self.requests if r.endpoint == endpoint]
+
+    # --- API behaviour ---------------------------------------------------------------------
+
+    def _check_project(self, value: Any) -> None:
+        if value is None:
+            return
+        if not isinstance(value, str) or not _PATTERN["proj"].match(value):
+            raise BadRequest("Invalid projectShortId: expected proj_<id> or proj-<slug>_<id>")
+        if value != self.project_short_id:
+            raise BadRequest("API key is not scoped to this project", status=403)
+
+    def start_run(self, body: Any) -> dict[str, Any]:
+        body = _validate_run_body(body, self.slack_channels)
+        self._check_project(body.get("projectShortId"))
+        plan_id = body.get("testPlanShortId")
+        plan: dict[str, str] | None
+        if plan_id is None:
+            plan = {"name": "Default test plan", "shortId": "pln_default"}
+        elif self.test_plans is not None and plan_id not in self.test_plans:
+            raise BadRequest(f"Test plan {plan_id} not found", status=404)
+        else:
+            name = (self.test_plans or {}).get(plan_id) or f"Test plan {plan_id}"
+            plan = {"name": name, "shortId": plan_id}
+        with self._lock:
+            if self._next_outcomes:
+                outcome = self._next_outcomes.popleft()
+            else:
+                outcome = self._plan_outcomes.get(plan["shortId"], self.default_outcome)
+            run = self._new_run(outcome, plan, body, list(outcome.test_names))
+        return {"success": True, "run": self._started(run, with_plan=True)}
+
+    def rerun(self, short_id: str, body: Any) -> dict[str, Any]:
+        if body is None:
+            body = {}
+        if not isinstance(body, dict):
+            raise BadRequest("Request body must be a JSON object")
+        unknown = set(body) - {"failedOnly", "projectTestCaseIds", "projectShortId"}
+        if unknown:
+            raise BadRequest(f"Unrecognized key(s) in object: {', '.join(sorted(unknown))}")
+        failed_only = body.get("failedOnly")
+        ids = body.get("projectTestCaseIds")
+        if failed_only is not None and not isinstance(failed_only, bool):
+            raise BadRequest("failedOnly: expected boolean")
+        if ids is not None and (not isinstance(ids, list) or not all(isinstance(i, str) for i in ids)):
+            raise BadRequest("projectTestCaseIds: expected array of strings")
+        if failed_only and ids is not None:
+            raise BadRequest("failedOnly and projectTestCaseIds cannot be used together")
+        self._check_project(body.get("projectShortId"))
+        with self._lock:
+            original = self.runs.get(short_id)
+            if original is None:
+                raise BadRequest(f"Run {short_id} not found", status=404)
+            if failed_only:
+                if original.outcome.status not in TERMINAL:
+                    raise BadRequest("Run has not finished yet; nothing to rerun")
+                names = [c.name for c in original.test_cases if c.final_result != "PASSED"]
+                if not names:
+                    raise BadRequest("Nothing to rerun: the run has no failed test cases")
+            elif ids is not None:
+                by_id = {c.project_test_case_id: c.name for c in original.test_cases}
+                missing = [i for i in ids if i not in by_id]
+                if missing or not ids:
+                    raise BadRequest(f"Test cases not in this run: {', '.join(missing) or '(none given)'}")
+                names = [by_id[i] for i in ids]
+            else:
+                names = [c.name for c in original.test_cases]
+            if self._next_outcomes:
+                outcome = self._next_outcomes.popleft()
+            else:
+                plan_id = original.test_plan["shortId"] if original.test_plan else ""
+                outcome = self._plan_outcomes.get(plan_id, self.default_outcome)
+            run = self._new_run(outcome, original.test_plan, body, names, rerun_of=short_id)
+        return {"success": True, "run": self._started(run, with_plan=False)}
+
+    def get_run(self, short_id: str, test_cases: str | None) -> dict[str, Any]:
+        if test_cases not in (None, "failed", "all"):
+            raise BadRequest("testCases: expected 'failed' or 'all'")
+        with self._lock:
+            run = self.runs.get(short_id)
+            if run is None:
+                raise BadRequest(f"Run {short_id} not found", status=404)
+            run.polls += 1
+            status, result, finished = self._state(run)
+            cases = []
+            for case in run.test_cases:
+                case_result = case.final_result if finished else None
+                if run.outcome.status in ("ERROR", "CANCELLED") and finished:
+                    case_status = run.outcome.status if case_result != "PASSED" else "COMPLETED"
+                else:
+                    case_status = "COMPLETED" if finished else ("RUNNING" if run.polls > 1 else "INITIATED")
+                if test_cases is None or (test_cases == "failed" and case_result == "PASSED"):
+                    continue
+                if test_cases == "failed" and not finished:
+                    continue
+                cases.append(
+                    {
+                        "id": case.id,
+                        "shortId": case.short_id,
+                        "name": case.name,
+                        "status": case_status,
+                        "result": case_result,
+                        "resultTitle": case.result_title if finished else None,
+                        "evaluationThought": (
+                            f"The agent checked '{case.name}': {case.result_title}" if finished else None
+                        ),
+                        "promptGoal": f"Verify that {case.name.lower()} works",
+                        "promptExamples": None,
+                    }
+                )
+        return {
+            "id": run.id,
+            "shortId": run.short_id,
+            "status": status,
+            "result": result,
+            "runTestCases": cases,
+        }
+
+    def _state(self, run: EmulatedRun) -> tuple[str, str | None, bool]:
+        outcome = run.outcome
+        if outcome.status == "NEVER" or run.polls < self.polls_to_finish:
+            return ("INITIATED" if run.polls <= 1 and outcome.status != "NEVER" else "RUNNING"), None, False
+        if outcome.status not in TERMINAL:  # an undocumented status, kept for ever
+            return outcome.status, outcome.result, False
+        return outcome.status, outcome.result, True
+
+    def _new_run(
+        self,
+        outcome: Outcome,
+        plan: dict[str, str] | None,
+        body: dict[str, Any],
+        names: list[str],
+        rerun_of: str | None = None,
+    ) -> EmulatedRun:
+        self._counter += 1
+        short_id = f"r{self._counter:05d}"
+        cases = []
+        for i, name in enumerate(names):
+            if name in outcome.failing:
+                final, title = "FAILED", outcome.failing[name]
+            elif outcome.result == "SKIPPED":
+                final, title = "SKIPPED", "Skipped: a dependency did not run"
+            elif outcome.status in ("ERROR", "CANCELLED") and i == len(names) - 1:
+                final, title = None, f"Run {outcome.status.lower()} before this test finished"
+            else:
+                final, title = "PASSED", "As expected"
+            cases.append(
+                EmulatedTestCase(
+                    id=str(uuid.uuid4()),
+                    short_id=f"t{self._counter:05d}{i}",
+                    name=name,
+                    project_test_case_id=str(uuid.uuid5(uuid.NAMESPACE_URL, f"qatech-emulator/{name}")),
+                    final_result=final,
+                    result_title=title,
+                )
+            )
+        run = EmulatedRun(
+            id=str(uuid.uuid4()),
+            short_id=short_id,
+            url=f"{self.dashboard_url}/runs/{short_id}",
+            test_plan=plan,
+            outcome=outcome,
+            test_cases=cases,
+            request_body=body,
+            rerun_of=rerun_of,
+        )
+        self.runs[short_id] = run
+        return run
+
+    @staticmethod
+    def _started(run: EmulatedRun, *, with_plan: bool) -> dict[str, Any]:
+        data: dict[str, Any] = {
+            "id": run.id,
+            "shortId": run.short_id,
+            "url": run.url,
+            "testCount": len(run.test_cases),
+        }
+        if with_plan:
+            data["testPlan"] = run.test_plan
+        return data
+
+
+def _validate_run_body(body: Any, slack_channels: set[str] | None) -> dict[str, Any]:
+    """Check a ``POST /run`` body the way QA.tech's documentation describes (stricter on unknown keys)."""
+    if body is None:
+        return {}
+    if not isinstance(body, dict):
+        raise BadRequest("Request body must be a JSON object")
+    unknown = set(body) - _RUN_KEYS
+    if unknown:
+        raise BadRequest(f"Unrecognized key(s) in object: {', '.join(sorted(unknown))}")
+    if "trigger" in body and body["trigger"] not in ("API", "GITHUB"):
+        raise BadRequest("trigger: Invalid enum value. Expected 'API' | 'GITHUB'")
+    for key in ("actor", "branch", "commitHash", "commitMessage", "repository"):
+        if key in body and not isinstance(body[key], str):
+            raise BadRequest(f"{key}: Expected string")
+    if "testPlanShortId" in body and not _matches("pln", body["testPlanShortId"]):
+        raise BadRequest("Invalid test plan ID or malformed applications config")
+    if "applications" in body:
+        apps = body["applications"]
+        if not isinstance(apps, list):
+            raise BadRequest("applications: Expected array")
+        for app in apps:
+            _validate_application(app)
+    if "notifications" in body:
+        _validate_notifications(body["notifications"], slack_channels)
+    if "testCaseIds" in body and (
+        not isinstance(body["testCaseIds"], list) or not all(isinstance(t, str) for t in body["testCaseIds"])
+    ):
+        raise BadRequest("testCaseIds: Expected array of strings")
+    if "parameters" in body:
+        params = body["parameters"]
+        if not isinstance(params, dict) or set(params) - {"configs", "configsByEnvironment"}:
+            raise BadRequest("parameters: Expected object with configs and/or configsByEnvironment")
+    return body
+
+
+def _matches(prefix: str, value: Any) -> bool:
+    return isinstance(value, str) and bool(_PATTERN[prefix].match(value))
+
+
+def _validate_application(app: Any) -> None:
+    if not isinstance(app, dict) or set(app) - {"applicationShortId", "environment", "devicePresetShortId"}:
+        raise BadRequest("Invalid test plan ID or malformed applications config")
+    if not _matches("app", app.get("applicationShortId")):
+        raise BadRequest("applications: applicationShortId must match ^app(-.+_.+|_.+)$")
+    if "devicePresetShortId" in app and not _matches("preset", app["devicePresetShortId"]):
+        raise BadRequest("applications: devicePresetShortId must match ^preset(-.+_.+|_.+)$")
+    if "environment" in app:
+        env = app["environment"]
+        if not isinstance(env, dict) or ("url" in env) == ("shortId" in env):
+            raise BadRequest("applications: environment needs exactly one of url or shortId")
+        if "shortId" in env and (set(env) != {"shortId"} or not _matches("env", env["shortId"])):
+            raise BadRequest("applications: environment.shortId must match ^env(-.+_.+|_.+)$")
+        if "url" in env:
+            url = env["url"]
+            if not isinstance(url, str) or not re.match(r"^https?://[^\s/]+", url):
+                raise BadRequest("applications: environment.url must be an absolute http(s) URL")
+            if set(env) - {"url", "name"} or not isinstance(env.get("name", ""), str):
+                raise BadRequest("applications: environment accepts url and name")
+
+
+def _validate_notifications(items: Any, slack_channels: set[str] | None) -> None:
+    if not isinstance(items, list) or not items:
+        raise BadRequest("Failed to parse notifications in request: Array must contain at least 1 element(s)")
+    for item in items:
+        if not isinstance(item, dict) or set(item) - {"type", "channel", "notifyOn"}:
+            raise BadRequest("Failed to parse notifications in request: unrecognized keys")
+        if item.get("type") != "slack":
+            raise BadRequest("Failed to parse notifications in request: type: Invalid literal value, expected 'slack'")
+        if not isinstance(item.get("channel"), str) or not item["channel"]:
+            raise BadRequest("Failed to parse notifications in request: channel: Required")
+        if "notifyOn" in item and item["notifyOn"] not in ("always", "failure"):
+            raise BadRequest("Failed to parse notifications in request: notifyOn: Expected 'always' | 'failure'")
+    if slack_channels is not None:
+        missing = [i["channel"] for i in items if i["channel"] not in slack_channels]
+        if missing:
+            raise BadRequest(
+                f"Slack channel override failed. Ensure the QA.tech bot has access to: {', '.join(missing)}"
+            )
