@@ -1,0 +1,230 @@
+"""``qatech-orchestration``: start, watch, rerun and wait for QA.tech runs from any shell-based CI.
+
+The token comes from ``QATECH_API_TOKEN`` (never from a flag, so it stays out of shell history and
+process lists); the base URL from ``--base-url`` or ``QATECH_BASE_URL``.
+
+Exit codes:
+    0  success (the run started; or, when waiting, it passed, or was skipped without --fail-on-skipped)
+    1  the run finished without passing (FAILED, ERROR, CANCELLED, or SKIPPED with --fail-on-skipped)
+    2  usage or validation error (nothing was sent)
+    3  QA.tech API or network error
+    4  the wait timed out (the run goes on in QA.tech)
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import sys
+from collections.abc import Sequence
+from typing import Any
+
+from qatech_orchestration.client import DEFAULT_BASE_URL, QATechClient
+from qatech_orchestration.errors import QATechError, QATechValidationError, QATechWaitTimeout
+from qatech_orchestration.models import RunStatus, StartedRun
+from qatech_orchestration.outcome import judge_run, run_summary
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_API, EXIT_TIMEOUT = 0, 1, 2, 3, 4
+
+
+def _json_arg(flag: str, text: str) -> Any:
+    try:
+        return json.loads(text)
+    except ValueError as exc:
+        raise QATechValidationError(f"is not valid JSON ({exc})", field=flag) from None
+
+
+def _application(text: str) -> Any:
+    """``APP=URL``, ``APP=env_...`` or a JSON object."""
+    if text.lstrip().startswith("{"):
+        return _json_arg("--application", text)
+    app, sep, target = text.partition("=")
+    if not sep:
+        return {"applicationShortId": app}
+    if target.startswith("env"):
+        return {"applicationShortId": app, "environment": {"shortId": target}}
+    return {"applicationShortId": app, "environment": {"url": target}}
+
+
+def _notification(text: str) -> Any:
+    """``CHANNEL`` or ``CHANNEL:always|failure`` or a JSON object."""
+    if text.lstrip().startswith("{"):
+        return _json_arg("--notify-slack", text)
+    channel, sep, notify_on = text.partition(":")
+    item: dict[str, str] = {"type": "slack", "channel": channel}
+    if sep:
+        item["notifyOn"] = notify_on
+    return item
+
+
+def _add_wait_flags(parser: argparse.ArgumentParser, *, optional: bool) -> None:
+    if optional:
+        parser.add_argument("--wait", action="store_true", help="wait for the run and exit by its result")
+    parser.add_argument("--poll-interval", type=float, default=30.0, help="seconds between reads (30)")
+    parser.add_argument("--timeout", type=float, default=3600.0, help="seconds to wait at most (3600)")
+    parser.add_argument("--fail-on-skipped", action="store_true", help="exit 1 when every test case was skipped")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="qatech-orchestration",
+        description="Start, watch and rerun QA.tech test runs. Token: QATECH_API_TOKEN.",
+        epilog="Exit codes: 0 ok, 1 run did not pass, 2 usage/validation, 3 API/network, 4 wait timed out.",
+    )
+    parser.add_argument("--base-url", default=os.environ.get("QATECH_BASE_URL") or DEFAULT_BASE_URL)
+    parser.add_argument(
+        "--project-short-id",
+        default=os.environ.get("QATECH_PROJECT_SHORT_ID") or None,
+        help="proj_... (needed with organization API keys; env QATECH_PROJECT_SHORT_ID)",
+    )
+    parser.add_argument("--json", action="store_true", help="print one JSON object instead of text")
+    parser.add_argument("-v", "--verbose", action="store_true", help="log requests and retries")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    start = sub.add_parser("start", help="start a run (POST /run)")
+    start.add_argument("--test-plan", dest="test_plan_short_id", help="pln_... (default: project's plan)")
+    start.add_argument(
+        "--application",
+        dest="applications",
+        action="append",
+        type=_application,
+        help="APP=URL, APP=env_..., or a JSON override object; repeatable",
+    )
+    start.add_argument("--applications-json", help="the API's applications array as JSON")
+    start.add_argument(
+        "--notify-slack",
+        dest="notifications",
+        action="append",
+        type=_notification,
+        help="CHANNEL or CHANNEL:failure or a JSON object; repeatable",
+    )
+    start.add_argument("--trigger", choices=("API", "GITHUB"))
+    start.add_argument("--actor")
+    start.add_argument("--branch")
+    start.add_argument("--commit-hash")
+    start.add_argument("--commit-message")
+    start.add_argument("--repository", help="owner/repo")
+    start.add_argument("--test-case-id", dest="test_case_ids", action="append")
+    start.add_argument("--parameters-json", help="the API's parameters object as JSON")
+    _add_wait_flags(start, optional=True)
+
+    status = sub.add_parser("status", help="print a run's status (GET /run/{shortId})")
+    status.add_argument("short_id")
+    status.add_argument("--test-cases", choices=("failed", "all"), default="all")
+
+    rerun = sub.add_parser("rerun", help="rerun a run (POST /run/{shortId})")
+    rerun.add_argument("short_id")
+    rerun.add_argument("--failed-only", action="store_true", help="rerun failed/skipped test cases only")
+    rerun.add_argument("--test-case-id", dest="project_test_case_ids", action="append", help="UUID")
+    _add_wait_flags(rerun, optional=True)
+
+    wait = sub.add_parser("wait", help="wait for a run and exit by its result")
+    wait.add_argument("short_id")
+    _add_wait_flags(wait, optional=False)
+    return parser
+
+
+class _Printer:
+    def __init__(self, as_json: bool) -> None:
+        self.as_json = as_json
+        self.document: dict[str, Any] = {}
+
+    def started(self, run: StartedRun, key: str = "run") -> None:
+        self.document[key] = run.to_dict()
+        if not self.as_json:
+            plan = f" ({run.test_plan.name})" if run.test_plan else ""
+            print(f"Started QA.tech run {run.short_id}{plan}: {run.test_count} test(s)")
+            print(f"run_short_id={run.short_id}")
+            print(f"run_url={run.url}", flush=True)
+
+    def status(self, status: RunStatus) -> None:
+        self.document["status"] = run_summary(status)
+        if not self.as_json:
+            print(f"Run {status.short_id}: {status.state_label}")
+            for case in status.test_cases:
+                print(f"  {case.result or case.status:9} {case.summary()}")
+
+    def finish(self, code: int, message: str | None = None) -> int:
+        self.document["exit_code"] = code
+        if message:
+            self.document["message"] = message
+        if self.as_json:
+            print(json.dumps(self.document, indent=2))
+        elif message:
+            print(message, file=sys.stderr if code else sys.stdout)
+        return code
+
+
+def _wait(client: QATechClient, run_id: str, url: str | None, args: argparse.Namespace, out: _Printer) -> int:
+    status = client.wait_for_run(run_id, poll_interval=args.poll_interval, timeout=args.timeout, run_url=url)
+    out.status(status)
+    outcome = judge_run(status, fail_on_skipped=args.fail_on_skipped)
+    return out.finish(EXIT_OK if outcome.ok else EXIT_FAILED, outcome.message)
+
+
+def _run(args: argparse.Namespace, out: _Printer) -> int:
+    token = os.environ.get("QATECH_API_TOKEN", "")
+    if not token:
+        raise QATechValidationError("set the QATECH_API_TOKEN environment variable", field="QATECH_API_TOKEN")
+    client = QATechClient(token, base_url=args.base_url, project_short_id=args.project_short_id)
+    if args.command == "start":
+        applications = args.applications
+        if args.applications_json:
+            applications = [
+                *(applications or []),
+                *_as_list(_json_arg("--applications-json", args.applications_json)),
+            ]
+        run = client.start_run(
+            test_plan_short_id=args.test_plan_short_id,
+            applications=applications,
+            notifications=args.notifications,
+            trigger=args.trigger,
+            actor=args.actor,
+            branch=args.branch,
+            commit_hash=args.commit_hash,
+            commit_message=args.commit_message,
+            repository=args.repository,
+            test_case_ids=args.test_case_ids,
+            parameters=_json_arg("--parameters-json", args.parameters_json) if args.parameters_json else None,
+        )
+        out.started(run)
+        return _wait(client, run.short_id, run.url, args, out) if args.wait else out.finish(EXIT_OK)
+    if args.command == "rerun":
+        run = client.rerun(
+            args.short_id, failed_only=args.failed_only, project_test_case_ids=args.project_test_case_ids
+        )
+        out.started(run)
+        return _wait(client, run.short_id, run.url, args, out) if args.wait else out.finish(EXIT_OK)
+    if args.command == "wait":
+        return _wait(client, args.short_id, None, args, out)
+    out.status(client.get_run(args.short_id, test_cases=args.test_cases))
+    return out.finish(EXIT_OK)
+
+
+def _as_list(value: Any) -> list[Any]:
+    if not isinstance(value, list):
+        raise QATechValidationError("must be a JSON array of application overrides", field="--applications-json")
+    return value
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    out = _Printer(as_json=False)
+    try:
+        args = parser.parse_args(argv)
+        out.as_json = args.json
+        logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, format="%(levelname)s %(message)s")
+        return _run(args, out)
+    except QATechValidationError as exc:
+        code = EXIT_USAGE if exc.status_code is None else EXIT_API
+        return out.finish(code, f"error: {exc}")
+    except QATechWaitTimeout as exc:
+        return out.finish(EXIT_TIMEOUT, f"error: {exc}")
+    except QATechError as exc:
+        return out.finish(EXIT_API, f"error: {exc}")
+
+
+if __name__ == "__main__":
+    sys.exit(main())
