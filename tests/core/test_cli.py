@@ -1,0 +1,139 @@
+"""The ``qatech-orchestration`` command line against the emulator."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+
+import pytest
+
+from qatech_orchestration.cli import EXIT_API, EXIT_FAILED, EXIT_OK, EXIT_TIMEOUT, EXIT_USAGE, main
+from qatech_orchestration.emulator import QATechEmulator
+from tests.conftest import TOKEN
+
+
+@pytest.fixture
+def env(emulator: QATechEmulator, monkeypatch: pytest.MonkeyPatch) -> QATechEmulator:
+    monkeypatch.setenv("QATECH_API_TOKEN", TOKEN)
+    monkeypatch.setenv("QATECH_BASE_URL", emulator.base_url)
+    return emulator
+
+
+def _run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
+    code = main(list(argv))
+    out, err = capsys.readouterr()
+    assert TOKEN not in out and TOKEN not in err
+    return code, out, err
+
+
+def test_start_prints_short_id_and_url(env: QATechEmulator, capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = _run(
+        capsys,
+        "start",
+        "--test-plan", "pln_smoke",
+        "--application", "app_gXeBl2=https://pr-123.example.app",
+        "--application", "app_mK9pR4=env_aB3xY9",
+        "--notify-slack", "C0478ABCDEF:failure",
+    )  # fmt: skip
+    assert code == EXIT_OK
+    run = next(iter(env.project.runs.values()))
+    assert f"run_short_id={run.short_id}" in out and f"run_url={run.url}" in out
+    assert env.requests_to("start_run")[0].body == {
+        "testPlanShortId": "pln_smoke",
+        "applications": [
+            {"applicationShortId": "app_gXeBl2", "environment": {"url": "https://pr-123.example.app"}},
+            {"applicationShortId": "app_mK9pR4", "environment": {"shortId": "env_aB3xY9"}},
+        ],
+        "notifications": [{"type": "slack", "channel": "C0478ABCDEF", "notifyOn": "failure"}],
+    }
+    assert env.requests_to("get_run") == []  # no --wait, no polling
+
+
+def test_start_wait_json_passed(env: QATechEmulator, capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = _run(capsys, "--json", "start", "--wait", "--poll-interval", "0.01")
+    doc = json.loads(out)
+    assert code == EXIT_OK == doc["exit_code"]
+    assert doc["status"]["result"] == "PASSED"
+    assert doc["run"]["short_id"] == doc["status"]["run_short_id"]
+
+
+def test_github_fields_from_flags(env: QATechEmulator, capsys: pytest.CaptureFixture[str]) -> None:
+    code, _, _ = _run(
+        capsys, "start", "--trigger", "GITHUB", "--branch", "main", "--commit-hash", "abc", "--repository", "acme/app",
+        "--actor", "octocat", "--commit-message", "msg", "--test-case-id", "t1", "--parameters-json", '{"configs": {}}',
+    )  # fmt: skip
+    assert code == EXIT_OK
+    assert env.requests_to("start_run")[0].body == {
+        "trigger": "GITHUB", "actor": "octocat", "branch": "main", "commitHash": "abc", "commitMessage": "msg",
+        "repository": "acme/app", "testCaseIds": ["t1"], "parameters": {"configs": {}},
+    }  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("outcome", "extra", "expected"),
+    [
+        ("FAILED", [], EXIT_FAILED),
+        ("ERROR", [], EXIT_FAILED),
+        ("CANCELLED", [], EXIT_FAILED),
+        ("SKIPPED", [], EXIT_OK),
+        ("SKIPPED", ["--fail-on-skipped"], EXIT_FAILED),
+        ("NEVER", ["--timeout", "0.1"], EXIT_TIMEOUT),
+    ],
+)
+def test_wait_exit_codes(
+    outcome: str, extra: list[str], expected: int, env: QATechEmulator, capsys: pytest.CaptureFixture[str]
+) -> None:
+    env.script_outcome(outcome)
+    code, _out, err = _run(capsys, "start", "--wait", "--poll-interval", "0.01", *extra)
+    assert code == expected
+    if expected == EXIT_FAILED:
+        assert "did not pass" in err or "skipped" in err
+        run = next(iter(env.project.runs.values()))
+        assert run.url in err
+
+
+def test_status_wait_and_rerun_commands(env: QATechEmulator, capsys: pytest.CaptureFixture[str]) -> None:
+    env.script_outcome("FAILED")
+    _run(capsys, "start")
+    short_id = next(iter(env.project.runs))
+    code, _, err = _run(capsys, "wait", short_id, "--poll-interval", "0.01")
+    assert code == EXIT_FAILED and "Export report as CSV" in err
+    code, out, _ = _run(capsys, "status", short_id)
+    assert code == EXIT_OK and "COMPLETED/FAILED" in out
+    code, out, _ = _run(capsys, "--json", "rerun", short_id, "--failed-only", "--wait", "--poll-interval", "0.01")
+    assert code == EXIT_OK and json.loads(out)["status"]["result"] == "PASSED"
+
+
+def test_validation_error_exit_2_sends_nothing(env: QATechEmulator, capsys: pytest.CaptureFixture[str]) -> None:
+    code, _, err = _run(capsys, "start", "--test-plan", "smoke")
+    assert code == EXIT_USAGE and "test_plan_short_id" in err
+    assert env.requests == []
+
+
+def test_missing_token_exit_2(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.delenv("QATECH_API_TOKEN", raising=False)
+    code, _, err = _run(capsys, "status", "abc123")
+    assert code == EXIT_USAGE and "QATECH_API_TOKEN" in err
+
+
+def test_api_error_exit_3(env: QATechEmulator, capsys: pytest.CaptureFixture[str]) -> None:
+    env.inject_fault("start_run", status=402, message="Organization has reached usage limit. Upgrade your account.")
+    code, _, err = _run(capsys, "start")
+    assert code == EXIT_API and "HTTP 402" in err and "Upgrade your account" in err
+
+
+def test_console_script_is_installed(env: QATechEmulator) -> None:
+    exe = shutil.which("qatech-orchestration") or os.path.join(os.path.dirname(sys.executable), "qatech-orchestration")
+    result = subprocess.run(
+        [exe, "--json", "start", "--wait", "--poll-interval", "0.01"],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "QATECH_API_TOKEN": TOKEN, "QATECH_BASE_URL": env.base_url},
+        timeout=60,
+    )
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)["status"]["result"] == "PASSED"
+    assert TOKEN not in result.stdout + result.stderr

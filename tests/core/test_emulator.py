@@ -1,0 +1,75 @@
+"""The emulator's own behaviour: lifecycle, scripting, request log, command line."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import requests
+
+from qatech_orchestration import QATechClient
+from qatech_orchestration.emulator import QATechEmulator
+from tests.conftest import TOKEN
+
+
+def test_lifecycle_initiated_running_then_terminal() -> None:
+    with QATechEmulator(token=TOKEN, polls_to_finish=3) as emu:
+        client = QATechClient(TOKEN, base_url=emu.base_url)
+        run = client.start_run()
+        seen = [client.get_run(run.short_id).status for _ in range(4)]
+    assert seen == ["INITIATED", "RUNNING", "COMPLETED", "COMPLETED"]
+
+
+def test_scripted_outcomes_are_consumed_in_order(client: QATechClient, emulator: QATechEmulator) -> None:
+    emulator.script_outcome("FAILED")
+    emulator.script_outcome("ERROR")
+    results = []
+    for _ in range(3):
+        run = client.start_run()
+        status = client.wait_for_run(run.short_id, poll_interval=0.01, timeout=5)
+        results.append((status.status, status.result))
+    assert results == [("COMPLETED", "FAILED"), ("ERROR", None), ("COMPLETED", "PASSED")]
+
+
+def test_request_log_keeps_bodies_but_not_the_token(client: QATechClient, emulator: QATechEmulator) -> None:
+    client.start_run(test_plan_short_id="pln_x")
+    (request,) = emulator.requests
+    assert request.body == {"testPlanShortId": "pln_x"}
+    assert request.authorized
+    assert TOKEN not in repr(request)
+
+
+def test_dashboard_page_serves_the_run_url(client: QATechClient, emulator: QATechEmulator) -> None:
+    run = client.start_run()
+    page = requests.get(run.url, timeout=5)
+    assert page.status_code == 200 and run.short_id in page.text
+
+
+def test_command_line_serves_until_interrupted() -> None:
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "qatech_orchestration.emulator", "--port", "0", "--token", TOKEN],
+        stdout=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+    )
+    try:
+        assert proc.stdout is not None
+        line = proc.stdout.readline()
+        assert "serving http://127.0.0.1:" in line
+        base_url = line.split("serving ", 1)[1].split()[0]
+        deadline = time.monotonic() + 10
+        while True:
+            try:
+                run = QATechClient(TOKEN, base_url=base_url, max_retries=0).start_run()
+                break
+            except Exception:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.1)
+        assert run.short_id
+    finally:
+        proc.send_signal(signal.SIGINT)
+        assert proc.wait(timeout=10) == 0
