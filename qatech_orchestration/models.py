@@ -257,8 +257,20 @@ class RunStatus:
         return f"{self.status}/{self.result}" if self.result else self.status
 
     def to_dict(self) -> dict[str, Any]:
-        """JSON-serializable form (for XCom, metadata, ``--json``)."""
+        """JSON-serializable form (for XCom, trigger events, metadata, ``--json``)."""
         data = asdict(self)
         data["test_cases"] = [asdict(c) for c in self.test_cases]
         data["passed"] = self.passed
         return data
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> RunStatus:
+        """Inverse of :meth:`to_dict`."""
+        return cls(
+            id=data["id"],
+            short_id=data["short_id"],
+            status=data["status"],
+            result=data["result"],
+            test_cases=tuple(TestCaseResult(**case) for case in data.get("test_cases", ())),
+            url=data.get("url"),
+        )

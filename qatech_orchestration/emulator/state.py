@@ -35,7 +35,8 @@ class Outcome:
 
     ``result`` is PASSED, FAILED or SKIPPED for a COMPLETED run; ``status`` may instead be ERROR or
     CANCELLED, ``"NEVER"`` (the run stays RUNNING forever) or any string (an undocumented status).
-    ``failing`` maps test case names to their ``resultTitle``; those cases fail, the others pass.
+    ``failing`` maps test case names to their ``resultTitle``; those cases fail (added to the run's test
+    cases when not among ``test_names``), the others pass.
     """
 
     result: str | None = "PASSED"
@@ -233,7 +234,9 @@ class EmulatedProject:
                 outcome = self._next_outcomes.popleft()
             else:
                 outcome = self._plan_outcomes.get(plan["shortId"], self.default_outcome)
-            run = self._new_run(outcome, plan, body, list(outcome.test_names))
+            names = list(outcome.test_names)
+            names += [name for name in outcome.failing if name not in names]  # scripted failures exist
+            run = self._new_run(outcome, plan, body, names)
         return {"success": True, "run": self._started(run, with_plan=True)}
 
     def rerun(self, short_id: str, body: Any) -> dict[str, Any]:
