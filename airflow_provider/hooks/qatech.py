@@ -1,0 +1,127 @@
+"""QATechHook: the QA.tech client built from an Airflow connection of type ``qatech``."""
+
+from __future__ import annotations
+
+import json
+from functools import cached_property
+from typing import TYPE_CHECKING, Any
+
+from airflow_provider.version_compat import BaseHook
+
+if TYPE_CHECKING:
+    from qatech_orchestration.client import QATechClient
+
+DEFAULT_BASE_URL = "https://api.qa.tech/v1"
+#: Keys the connection's extra may carry, passed on to :class:`~qatech_orchestration.QATechClient`.
+EXTRA_KEYS = ("project_short_id", "timeout", "max_retries", "backoff_factor", "backoff_max", "retry_after_max")
+#: A run short ID that never exists: reading it tells a good token (404) from a bad one (401/403).
+_PROBE_RUN = "qatech-connection-test"
+
+
+def _extra(conn: Any) -> dict[str, Any]:
+    extra = conn.extra_dejson if hasattr(conn, "extra_dejson") else json.loads(conn.extra or "{}")
+    return dict(extra or {})
+
+
+def base_url_from_connection(conn: Any) -> str:
+    """The API base URL: the connection's host when set (with scheme, port and path as given)."""
+    host = (conn.host or "").strip()
+    if not host:
+        return DEFAULT_BASE_URL
+    if "://" not in host:  # URI-style connections split the URL into host, port and schema
+        scheme = _extra(conn).get("protocol", "https")
+        port = f":{conn.port}" if conn.port else ""
+        path = (conn.schema or "v1").strip("/")
+        host = f"{scheme}://{host}{port}/{path}"
+    return host.rstrip("/")
+
+
+def client_kwargs_from_connection(conn: Any, project_short_id: str | None = None) -> dict[str, Any]:
+    """Keyword arguments of :class:`~qatech_orchestration.QATechClient` for an Airflow connection.
+
+    Shared by the hook (in tasks) and the trigger (in the triggerer), which fetch the connection
+    differently. ``project_short_id`` given here wins over the connection's extra.
+    """
+    extra = _extra(conn)
+    unknown = sorted(set(extra) - {*EXTRA_KEYS, "protocol"})
+    if unknown:
+        from qatech_orchestration import QATechValidationError
+
+        raise QATechValidationError(
+            f"unknown key(s) {', '.join(unknown)} in the extra of connection {conn.conn_id!r}; "
+            f"allowed: {', '.join(EXTRA_KEYS)}",
+            field="extra",
+        )
+    kwargs: dict[str, Any] = {key: extra[key] for key in EXTRA_KEYS if extra.get(key) not in (None, "")}
+    if isinstance(kwargs.get("timeout"), list):
+        kwargs["timeout"] = tuple(kwargs["timeout"])
+    if project_short_id:
+        kwargs["project_short_id"] = project_short_id
+    return {"api_token": conn.password or "", "base_url": base_url_from_connection(conn), **kwargs}
+
+
+class QATechHook(BaseHook):
+    """Talks to QA.tech with the token of an Airflow connection.
+
+    The connection (type ``qatech``, default id ``qatech_default``):
+
+    - **password** — the API token (QA.tech → Settings → Integrations → API, or an organization key);
+    - **host** — the API base URL, ``https://api.qa.tech/v1`` when empty;
+    - **extra** — optional JSON: ``project_short_id`` (needed with organization keys), ``timeout``
+      (seconds, or ``[connect, read]``), ``max_retries``, ``backoff_factor``, ``backoff_max``, ``retry_after_max``.
+
+    From the environment: ``AIRFLOW_CONN_QATECH_DEFAULT='{"conn_type": "qatech", "password": "..."}'``.
+
+    :param qatech_conn_id: the connection id.
+    :param project_short_id: overrides the connection's ``project_short_id``.
+    """
+
+    conn_name_attr = "qatech_conn_id"
+    default_conn_name = "qatech_default"
+    conn_type = "qatech"
+    hook_name = "QA.tech"
+
+    def __init__(self, qatech_conn_id: str = default_conn_name, project_short_id: str | None = None) -> None:
+        super().__init__()
+        self.qatech_conn_id = qatech_conn_id
+        self.project_short_id = project_short_id
+
+    @classmethod
+    def get_ui_field_behaviour(cls) -> dict[str, Any]:
+        return {
+            "hidden_fields": ["login", "schema", "port"],
+            "relabeling": {"password": "API token", "host": "Base URL"},
+            "placeholders": {
+                "host": DEFAULT_BASE_URL,
+                "password": "QA.tech API token (Settings -> Integrations -> API)",
+                "extra": json.dumps({"project_short_id": "proj_...", "timeout": 30, "max_retries": 4}),
+            },
+        }
+
+    @cached_property
+    def client(self) -> QATechClient:
+        """The core client, built once per hook (``requests`` is imported here, not at DAG parse)."""
+        from qatech_orchestration.client import QATechClient
+
+        conn = self.get_connection(self.qatech_conn_id)
+        return QATechClient(**client_kwargs_from_connection(conn, self.project_short_id))
+
+    def get_conn(self) -> QATechClient:
+        return self.client
+
+    def test_connection(self) -> tuple[bool, str]:
+        """Check the token by reading a run that does not exist: 404 means QA.tech accepted the token.
+
+        No run is started, so no quota is spent.
+        """
+        from qatech_orchestration import QATechAuthError, QATechError, QATechNotFoundError, QATechPermissionError
+
+        try:
+            self.client.get_run(_PROBE_RUN)
+        except QATechNotFoundError:
+            return True, f"Connection successful: QA.tech accepted the API token ({self.client.base_url})"
+        except (QATechAuthError, QATechPermissionError) as exc:
+            return False, f"QA.tech rejected the API token: {exc}"
+        except QATechError as exc:
+            return False, str(exc)
+        return True, "Connection successful"

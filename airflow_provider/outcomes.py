@@ -1,0 +1,70 @@
+"""How QA.tech results and errors become Airflow task outcomes and XComs (shared by operators and sensor)."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from airflow_provider.version_compat import AirflowException, AirflowFailException
+from qatech_orchestration.errors import QATechError, QATechRunFailed, QATechWaitTimeout
+from qatech_orchestration.models import RunStatus
+from qatech_orchestration.outcome import judge_run
+
+log = logging.getLogger(__name__)
+
+XCOM_RUN_SHORT_ID = "run_short_id"
+XCOM_RUN_ID = "run_id"
+XCOM_RUN_URL = "run_url"
+XCOM_RUN_STATUS = "run_status"
+XCOM_RUN_RESULT = "run_result"
+
+
+def to_airflow_exception(exc: QATechError) -> AirflowException:
+    """Configuration problems (400/401/402/403/404, or a start that may already have happened) must not
+    burn Airflow retries: ``AirflowFailException``. Transient ones (5xx, 429, connection) and runs that
+    failed or timed out are ``AirflowException``, so the task's ``retries`` apply."""
+    if exc.retryable or isinstance(exc, QATechRunFailed | QATechWaitTimeout):
+        return AirflowException(str(exc))
+    return AirflowFailException(str(exc))
+
+
+def push_status(context: Any, status: RunStatus) -> None:
+    ti = context["ti"]
+    ti.xcom_push(key=XCOM_RUN_STATUS, value=status.status)
+    ti.xcom_push(key=XCOM_RUN_RESULT, value=status.result)
+
+
+def finish(context: Any, status: RunStatus, *, fail_on_skipped: bool, task_log: Any = log) -> None:
+    """Push the final status and result, then succeed, warn (skipped) or raise.
+
+    ``task_log`` is the task's own logger, so the verdict lands in the task log users read.
+    """
+    push_status(context, status)
+    outcome = judge_run(status, fail_on_skipped=fail_on_skipped)
+    if not outcome.ok:
+        raise AirflowException(outcome.message)
+    if outcome.warning:
+        task_log.warning(outcome.warning)
+    else:
+        task_log.info(outcome.message)
+
+
+def finish_from_event(
+    context: Any, event: dict[str, Any] | None, *, fail_on_skipped: bool, task_log: Any = log
+) -> str:
+    """Judge the one event a :class:`~airflow_provider.triggers.qatech.QATechRunTrigger` yields."""
+    if not event:
+        raise AirflowException("QA.tech trigger returned no event")
+    short_id = str(event.get("run_short_id"))
+    where = f" ({event['run_url']})" if event.get("run_url") else ""
+    kind = event.get("status")
+    if kind == "terminal":
+        finish(context, RunStatus.from_dict(event["run"]), fail_on_skipped=fail_on_skipped, task_log=task_log)
+        return short_id
+    if kind == "timeout":
+        raise AirflowException(
+            f"QA.tech run {short_id}{where} did not finish before the timeout (last status "
+            f"{event.get('last_status')}); the run goes on in QA.tech, which has no cancel endpoint"
+        )
+    message = f"Waiting for QA.tech run {short_id}{where} failed: {event.get('message')}"
+    raise AirflowException(message) if event.get("retryable") else AirflowFailException(message)

@@ -1,0 +1,33 @@
+"""Example 1: run a QA.tech test plan every night and wait for it in the triggerer (no worker slot held).
+
+Connection ``qatech_default``: password = QA.tech API token (host empty for https://api.qa.tech/v1).
+"""
+
+from __future__ import annotations
+
+import pendulum
+
+try:  # Airflow 3
+    from airflow.sdk import DAG
+except ImportError:  # Airflow 2.11
+    from airflow import DAG  # type: ignore[attr-defined,no-redef]
+
+from airflow_provider.operators.qatech import QATechStartRunOperator
+
+with DAG(
+    dag_id="qatech_nightly",
+    schedule="0 3 * * *",
+    start_date=pendulum.datetime(2026, 1, 1, tz="UTC"),
+    catchup=False,
+    tags=["qatech", "example"],
+    params={"poll_interval": 30},
+) as dag:
+    QATechStartRunOperator(
+        task_id="nightly_regression",
+        test_plan_short_id="pln_nightly-regression_k2P9",
+        notifications=[{"type": "slack", "channel": "C0478ABCDEF", "notifyOn": "failure"}],
+        wait_for_completion=True,
+        deferrable=True,
+        poll_interval=30,
+        timeout=2 * 3600,
+    )

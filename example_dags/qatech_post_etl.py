@@ -1,0 +1,84 @@
+"""Example 2: verify a data app after the ETL that refreshed it, and publish only if the app is right.
+
+refresh_dashboard_data -> start_qa (templated preview URL) -> wait_for_qa (sensor)
+    wait_for_qa fails -> rerun_failed_once (deflaking) ; publish runs if either passed.
+"""
+
+from __future__ import annotations
+
+import os
+
+import pendulum
+
+try:  # Airflow 3
+    from airflow.providers.standard.operators.python import PythonOperator
+    from airflow.sdk import DAG
+except ImportError:  # Airflow 2.11
+    from airflow import DAG  # type: ignore[attr-defined,no-redef]
+    from airflow.operators.python import PythonOperator  # type: ignore[no-redef]
+
+from airflow_provider.operators.qatech import QATechRerunOperator, QATechStartRunOperator
+from airflow_provider.sensors.qatech import QATechRunSensor
+
+# Seconds between status reads; the demo and the tests shorten it (their emulator finishes runs fast).
+POLL = float(os.environ.get("QATECH_EXAMPLE_POLL_INTERVAL", "30"))
+
+
+def refresh_dashboard_data(**_: object) -> str:
+    """Stands in for the ETL job: it refreshes the app's data and returns where the app now serves it."""
+    return "https://pr-482.dashboards.example.com"
+
+
+def publish(ti: object, **_: object) -> str:
+    """Runs only when the app passed QA: hand the verified release on (here: report what was verified)."""
+    short_id = ti.xcom_pull(task_ids="start_qa")  # type: ignore[attr-defined]
+    rerun_id = ti.xcom_pull(task_ids="rerun_failed_once")  # type: ignore[attr-defined]
+    verified_by = rerun_id or short_id
+    print(f"Publishing: QA.tech run {verified_by} passed (first run {short_id})")
+    return str(verified_by)
+
+
+with DAG(
+    dag_id="qatech_post_etl",
+    schedule="@daily",
+    start_date=pendulum.datetime(2026, 1, 1, tz="UTC"),
+    catchup=False,
+    tags=["qatech", "example"],
+) as dag:
+    etl = PythonOperator(task_id="refresh_dashboard_data", python_callable=refresh_dashboard_data)
+
+    start_qa = QATechStartRunOperator(
+        task_id="start_qa",
+        test_plan_short_id="pln_dashboard-checks_7fQ2",
+        applications=[
+            {
+                "applicationShortId": "app_gXeBl2",
+                "environment": {
+                    "url": "{{ ti.xcom_pull(task_ids='refresh_dashboard_data') }}",
+                    "name": "ETL {{ ds }}",
+                },
+            }
+        ],
+    )
+
+    wait_for_qa = QATechRunSensor(
+        task_id="wait_for_qa",
+        run_short_id="{{ ti.xcom_pull(task_ids='start_qa') }}",
+        poke_interval=POLL,
+        timeout=3600,
+        deferrable=True,  # waits in the triggerer: no worker slot held for the hour a run may take
+    )
+
+    rerun_failed_once = QATechRerunOperator(
+        task_id="rerun_failed_once",
+        run_short_id="{{ ti.xcom_pull(task_ids='start_qa') }}",
+        failed_only=True,
+        wait_for_completion=True,
+        poll_interval=POLL,
+        trigger_rule="all_failed",
+    )
+
+    publish_task = PythonOperator(task_id="publish", python_callable=publish, trigger_rule="one_success")
+
+    etl >> start_qa >> wait_for_qa >> rerun_failed_once
+    [wait_for_qa, rerun_failed_once] >> publish_task

@@ -1,0 +1,96 @@
+"""Every example DAG imports cleanly and runs end to end against the emulator."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from qatech_orchestration.emulator import QATechEmulator
+from tests.airflow.conftest import AIRFLOW_3, run_dag, task_states
+from tests.conftest import TOKEN
+
+EXAMPLES = Path(__file__).resolve().parents[2] / "example_dags"
+
+
+@pytest.fixture
+def example_dags(monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
+    monkeypatch.setenv("QATECH_EXAMPLE_POLL_INTERVAL", "0.05")
+    if AIRFLOW_3:
+        from airflow.dag_processing.dagbag import DagBag
+    else:
+        from airflow.models.dagbag import DagBag
+    bag = DagBag(dag_folder=str(EXAMPLES)) if AIRFLOW_3 else DagBag(dag_folder=str(EXAMPLES), include_examples=False)
+    assert bag.import_errors == {}
+    return dict(bag.dags)
+
+
+def test_examples_import_without_errors(example_dags: dict[str, Any]) -> None:
+    airflow_dags = {"qatech_nightly", "qatech_post_etl", "qatech_ci_triggered"}
+    assert airflow_dags <= set(example_dags)
+
+
+def test_nightly_defers_and_passes(example_dags: dict[str, Any], emulator: QATechEmulator) -> None:
+    dag = example_dags["qatech_nightly"]
+    dag.task_dict["nightly_regression"].poll_interval = 0.05
+    dagrun = run_dag(dag)
+    assert task_states(dagrun) == {"nightly_regression": "success"}
+    assert emulator.requests_to("start_run")[0].body["notifications"][0]["notifyOn"] == "failure"
+
+
+def test_post_etl_passes_and_publishes(example_dags: dict[str, Any], emulator: QATechEmulator) -> None:
+    dagrun = run_dag(example_dags["qatech_post_etl"])
+    states = task_states(dagrun)
+    assert states["publish"] == "success" and states["wait_for_qa"] == "success"
+    assert states["rerun_failed_once"] == "skipped"
+    body = emulator.requests_to("start_run")[0].body
+    assert body["applications"][0]["environment"]["url"] == "https://pr-482.dashboards.example.com"
+    assert body["applications"][0]["environment"]["name"].startswith("ETL 20")
+
+
+def test_post_etl_reruns_a_flaky_failure_once(example_dags: dict[str, Any], emulator: QATechEmulator) -> None:
+    emulator.script_outcome("FAILED", failing={"Export report as CSV": "Timed out waiting for download"})
+    dagrun = run_dag(example_dags["qatech_post_etl"])
+    states = task_states(dagrun)
+    assert states["wait_for_qa"] == "failed"
+    assert states["rerun_failed_once"] == "success" and states["publish"] == "success"
+    assert len(emulator.requests_to("rerun")) == 1
+
+
+def test_post_etl_does_not_publish_a_broken_app(example_dags: dict[str, Any], emulator: QATechEmulator) -> None:
+    emulator.script_outcome("FAILED", times=2)
+    dagrun = run_dag(example_dags["qatech_post_etl"])
+    states = task_states(dagrun)
+    assert states["rerun_failed_once"] == "failed" and states["publish"] == "upstream_failed"
+
+
+def test_ci_triggered_sends_git_context(example_dags: dict[str, Any], emulator: QATechEmulator) -> None:
+    conf = {"branch": "feature/totals", "commit_hash": "9fceb02", "commit_message": "Fix the totals",
+            "repository": "acme/dashboards", "actor": "octocat", "preview_url": "https://pr-9.example.app"}  # fmt: skip
+    dagrun = run_dag(example_dags["qatech_ci_triggered"], run_conf=conf)
+    assert task_states(dagrun) == {"qa_for_commit": "success"}
+    body = emulator.requests_to("start_run")[0].body
+    assert body == {
+        "trigger": "GITHUB", "actor": "octocat", "branch": "feature/totals", "commitHash": "9fceb02",
+        "commitMessage": "Fix the totals", "repository": "acme/dashboards",
+        "applications": [{"applicationShortId": "app_gXeBl2",
+                          "environment": {"url": "https://pr-9.example.app", "name": "feature/totals"}}],
+    }  # fmt: skip
+
+
+def test_airflow_dags_test_command_runs_the_post_etl_example(emulator: QATechEmulator) -> None:
+    env = {**os.environ, "AIRFLOW__CORE__DAGS_FOLDER": str(EXAMPLES), "QATECH_EXAMPLE_POLL_INTERVAL": "0.05"}
+    airflow = Path(sys.executable).with_name("airflow")
+    args = [str(airflow), "dags", "test", "qatech_post_etl"]
+    if not AIRFLOW_3:
+        args.append("2026-01-02")
+    result = subprocess.run(args, capture_output=True, text=True, env=env, timeout=600)
+    output = result.stdout + result.stderr
+    assert result.returncode == 0, output[-3000:]
+    (short_id,) = emulator.project.runs
+    assert f"Publishing: QA.tech run {short_id} passed" in output
+    assert TOKEN not in output
