@@ -1,0 +1,34 @@
+"""The QA.tech integration for Dagster: a resource, ops, asset checks that gate downstream assets, and a
+YAML component."""
+
+from dagster_resource.asset_checks import build_qatech_asset_check, build_qatech_asset_checks
+from dagster_resource.component import QATechAssetChecksComponent, QATechCheck
+from dagster_resource.ops import (
+    QATechRerunConfig,
+    QATechStartRunConfig,
+    QATechWaitConfig,
+    build_qatech_rerun_op,
+    build_qatech_start_run_op,
+    build_qatech_wait_for_run_op,
+    qatech_rerun_op,
+    qatech_start_run_op,
+    qatech_wait_for_run_op,
+)
+from dagster_resource.resource import QATechResource
+
+__all__ = [
+    "QATechAssetChecksComponent",
+    "QATechCheck",
+    "QATechRerunConfig",
+    "QATechResource",
+    "QATechStartRunConfig",
+    "QATechWaitConfig",
+    "build_qatech_asset_check",
+    "build_qatech_asset_checks",
+    "build_qatech_rerun_op",
+    "build_qatech_start_run_op",
+    "build_qatech_wait_for_run_op",
+    "qatech_rerun_op",
+    "qatech_start_run_op",
+    "qatech_wait_for_run_op",
+]

@@ -1,0 +1,185 @@
+"""Ops that start a QA.tech run, wait for it and rerun it.
+
+(No ``from __future__ import annotations`` here: Dagster reads the ops' config annotations at runtime.)
+
+The run short ID is each op's output (a ``str``). The ops expect :class:`~dagster_resource.QATechResource`
+under the resource key ``qatech``; the ``build_*`` factories take another key (and name).
+"""
+
+from typing import Any
+
+from dagster import Config, Failure, In, Nothing, OpDefinition, OpExecutionContext, Out, Output, op
+from pydantic import Field
+
+from dagster_resource.metadata import run_status_metadata, started_run_metadata
+from qatech_orchestration.errors import QATechError, QATechRunFailed
+from qatech_orchestration.models import RunStatus
+from qatech_orchestration.outcome import raise_for_outcome, run_summary
+
+KIND_TAGS = {"dagster/kind/qatech": ""}
+
+
+class QATechStartRunConfig(Config):
+    """The fields of ``POST /run`` (see ``qatech_orchestration.build_start_run_body``).
+
+    ``applications`` and ``notifications`` take the API's JSON shape, so a run config can be pasted from
+    QA.tech's documentation.
+    """
+
+    test_plan_short_id: str | None = Field(default=None, description="pln_...; the project's default when unset")
+    applications: list[dict[str, Any]] | None = Field(
+        default=None,
+        description='[{"applicationShortId": "app_...", "environment": {"url": "https://..."}}]',
+    )
+    notifications: list[dict[str, Any]] | None = Field(
+        default=None, description='[{"type": "slack", "channel": "C0...", "notifyOn": "failure"}]'
+    )
+    trigger: str | None = Field(default=None, description="API or GITHUB (the Git fields need GITHUB)")
+    actor: str | None = None
+    branch: str | None = None
+    commit_hash: str | None = None
+    commit_message: str | None = None
+    repository: str | None = Field(default=None, description="owner/repo")
+    project_short_id: str | None = Field(default=None, description="proj_...; overrides the resource's")
+    test_case_ids: list[str] | None = None
+    parameters: dict[str, Any] | None = Field(default=None, description="{configs, configsByEnvironment}")
+
+
+class QATechWaitConfig(Config):
+    poll_interval: float = Field(default=30.0, description="Seconds between status reads")
+    timeout: float = Field(default=3600.0, description="Seconds to wait at most; the run goes on after")
+    fail_on_skipped: bool = Field(default=False, description="Fail when every test case was skipped")
+
+
+class QATechRerunConfig(Config):
+    failed_only: bool = Field(default=True, description="Rerun only failed, skipped and errored test cases")
+    project_test_case_ids: list[str] | None = Field(default=None, description="Rerun only these (UUIDs)")
+
+
+def failure_from_error(exc: QATechError, run_url: str | None = None) -> Failure:
+    """A Dagster ``Failure`` for a core error: its message, and the run's URL and state where known."""
+    metadata: dict[str, Any] = {}
+    if isinstance(exc, QATechRunFailed):
+        metadata = run_status_metadata(exc.status)
+    url = exc.run_url or run_url
+    if url:
+        from dagster import MetadataValue
+
+        metadata["run_url"] = MetadataValue.url(url)
+    if exc.status_code:
+        metadata["http_status"] = exc.status_code
+    return Failure(description=str(exc), metadata=metadata, allow_retries=exc.retryable)
+
+
+def _find_run_url(context: OpExecutionContext, short_id: str) -> str | None:
+    """The URL the start op of this Dagster run recorded for ``short_id`` (GET /run does not return it)."""
+    from dagster import DagsterEventType
+
+    try:
+        records = context.instance.get_records_for_run(context.run_id, of_type=DagsterEventType.STEP_OUTPUT)
+    except Exception:  # an instance without event-log queries: the URL is a convenience
+        return None
+    for record in records.records:
+        event = record.event_log_entry.dagster_event
+        data = getattr(event, "step_output_data", None)
+        metadata = getattr(data, "metadata", None) or {}
+        if getattr(metadata.get("run_short_id"), "value", None) == short_id and "run_url" in metadata:
+            return str(metadata["run_url"].value)
+    return None
+
+
+def build_qatech_start_run_op(name: str = "qatech_start_run", resource_key: str = "qatech") -> OpDefinition:
+    """An op that starts a QA.tech run and outputs its short ID (metadata: run_url, run_id, test_count)."""
+
+    @op(
+        name=name,
+        ins={"start_after": In(Nothing)},
+        out=Out(str, description="The QA.tech run short ID"),
+        required_resource_keys={resource_key},
+        tags=KIND_TAGS,
+        description="Start a QA.tech test run (POST /run); outputs the run short ID.",
+    )
+    def _start(context: OpExecutionContext, config: QATechStartRunConfig) -> Any:
+        client = getattr(context.resources, resource_key).get_client()
+        try:
+            run = client.start_run(**config.model_dump())
+        except QATechError as exc:
+            raise failure_from_error(exc) from None
+        context.log.info(f"QA.tech run {run.short_id} started ({run.test_count} test cases): {run.url}")
+        yield Output(run.short_id, metadata=started_run_metadata(run))
+
+    return _start
+
+
+def build_qatech_wait_for_run_op(name: str = "qatech_wait_for_run", resource_key: str = "qatech") -> OpDefinition:
+    """An op that waits for a run and outputs its final status (a dict); a run that did not pass raises
+    ``Failure`` with the run URL, status, result and failing test cases."""
+
+    @op(
+        name=name,
+        ins={"run_short_id": In(str)},
+        out=Out(dict, description="Final status: run_short_id, status, result, test case counts"),
+        required_resource_keys={resource_key},
+        tags=KIND_TAGS,
+        description="Wait for a QA.tech run and fail unless it passed.",
+    )
+    def _wait(context: OpExecutionContext, config: QATechWaitConfig, run_short_id: str) -> Any:
+        client = getattr(context.resources, resource_key).get_client()
+        url = _find_run_url(context, run_short_id)
+        try:
+            status = client.wait_for_run(
+                run_short_id, poll_interval=config.poll_interval, timeout=config.timeout, run_url=url,
+                on_poll=lambda s: context.log.debug(f"QA.tech run {run_short_id}: {s.state_label}"),
+            )  # fmt: skip
+            outcome = raise_for_outcome(status, fail_on_skipped=config.fail_on_skipped)
+        except QATechError as exc:
+            raise failure_from_error(exc, url) from None
+        if outcome.warning:
+            context.log.warning(outcome.warning)
+        yield Output(run_summary(status), metadata=run_status_metadata(status))
+
+    return _wait
+
+
+def build_qatech_rerun_op(name: str = "qatech_rerun", resource_key: str = "qatech") -> OpDefinition:
+    """An op that reruns a run (failed test cases only by default) and outputs the new short ID."""
+
+    @op(
+        name=name,
+        ins={"run_short_id": In(str)},
+        out=Out(str, description="The new run's short ID"),
+        required_resource_keys={resource_key},
+        tags=KIND_TAGS,
+        description="Rerun a QA.tech run (POST /run/{shortId}); outputs the new run short ID.",
+    )
+    def _rerun(context: OpExecutionContext, config: QATechRerunConfig, run_short_id: str) -> Any:
+        client = getattr(context.resources, resource_key).get_client()
+        failed_only = config.failed_only and not config.project_test_case_ids
+        try:
+            run = client.rerun(
+                run_short_id, failed_only=failed_only, project_test_case_ids=config.project_test_case_ids
+            )
+        except QATechError as exc:
+            raise failure_from_error(exc) from None
+        context.log.info(f"QA.tech run {run_short_id} rerun as {run.short_id}: {run.url}")
+        yield Output(run.short_id, metadata=started_run_metadata(run))
+
+    return _rerun
+
+
+qatech_start_run_op = build_qatech_start_run_op()
+qatech_wait_for_run_op = build_qatech_wait_for_run_op()
+qatech_rerun_op = build_qatech_rerun_op()
+
+__all__ = [
+    "QATechRerunConfig",
+    "QATechStartRunConfig",
+    "QATechWaitConfig",
+    "RunStatus",
+    "build_qatech_rerun_op",
+    "build_qatech_start_run_op",
+    "build_qatech_wait_for_run_op",
+    "qatech_rerun_op",
+    "qatech_start_run_op",
+    "qatech_wait_for_run_op",
+]

@@ -1,0 +1,77 @@
+"""Dagster example: a blocking QA.tech check between a data refresh and publishing, and a nightly job.
+
+    QATECH_API_TOKEN=... dagster dev -f example_dags/dagster_defs.py
+    dagster definitions validate -f example_dags/dagster_defs.py
+
+``QATECH_BASE_URL`` points it at another API root (the emulator in the demo and the tests).
+"""
+
+import os
+
+import dagster as dg
+
+from dagster_resource import (
+    QATechResource,
+    build_qatech_asset_check,
+    qatech_start_run_op,
+    qatech_wait_for_run_op,
+)
+
+POLL = float(os.environ.get("QATECH_EXAMPLE_POLL_INTERVAL", "30"))
+
+
+@dg.asset(kinds={"python"})
+def dashboard_data() -> dict[str, int]:
+    """Refreshes the numbers the sales dashboard shows (stands in for the ETL)."""
+    return {"orders": 1280, "refunds": 12}
+
+
+@dg.asset(deps=[dashboard_data], kinds={"python"})
+def published_dashboard() -> str:
+    """Publishes the dashboard. It never runs while the QA.tech check on dashboard_data fails."""
+    return "published"
+
+
+dashboard_e2e = build_qatech_asset_check(
+    dashboard_data,
+    test_plan_short_id="pln_dashboard-checks_7fQ2",
+    applications=[
+        {
+            "applicationShortId": "app_gXeBl2",
+            "environment": {"url": "https://dashboards.example.com", "name": "Production dashboards"},
+        }
+    ],
+    blocking=True,
+    poll_interval=POLL,
+    timeout=3600,
+)
+
+
+@dg.job(tags={"dagster/kind/qatech": ""})
+def qatech_nightly_regression() -> None:
+    """Start the nightly regression plan, then wait for it (fails unless it passed)."""
+    qatech_wait_for_run_op(qatech_start_run_op())
+
+
+NIGHTLY_RUN_CONFIG = {
+    "ops": {
+        "qatech_start_run": {"config": {"test_plan_short_id": "pln_nightly-regression_k2P9"}},
+        "qatech_wait_for_run": {"config": {"poll_interval": POLL, "timeout": 7200}},
+    }
+}
+nightly_schedule = dg.ScheduleDefinition(
+    job=qatech_nightly_regression, cron_schedule="0 3 * * *", run_config=NIGHTLY_RUN_CONFIG
+)
+
+defs = dg.Definitions(
+    assets=[dashboard_data, published_dashboard],
+    asset_checks=[dashboard_e2e],
+    jobs=[qatech_nightly_regression],
+    schedules=[nightly_schedule],
+    resources={
+        "qatech": QATechResource(
+            api_token=dg.EnvVar("QATECH_API_TOKEN"),
+            base_url=os.environ.get("QATECH_BASE_URL", "https://api.qa.tech/v1"),
+        )
+    },
+)

@@ -1,0 +1,143 @@
+"""The YAML component and the Dagster examples."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import dagster as dg
+import pytest
+
+from dagster_resource import QATechAssetChecksComponent, build_qatech_asset_check
+from qatech_orchestration.emulator import QATechEmulator
+from tests.conftest import TOKEN
+
+ROOT = Path(__file__).resolve().parents[2]
+PROJECT = ROOT / "example_dags" / "dagster_project"
+
+
+@pytest.fixture
+def project_env(emulator: QATechEmulator, monkeypatch: pytest.MonkeyPatch) -> QATechEmulator:
+    monkeypatch.setenv("QATECH_API_TOKEN", TOKEN)
+    monkeypatch.setenv("QATECH_BASE_URL", emulator.base_url)
+    monkeypatch.setenv("QATECH_EXAMPLE_POLL_INTERVAL", "0.01")
+    monkeypatch.syspath_prepend(str(PROJECT))
+    emulator.project.polls_to_finish = 1  # the YAML polls every 30 s: let the first read finish the run
+    return emulator
+
+
+def _project_defs() -> dg.Definitions:
+    from qatech_dagster_example.definitions import defs  # the project's own entry point
+
+    loaded = defs()
+    assert isinstance(loaded, dg.Definitions)
+    return loaded
+
+
+def test_component_loads_from_yaml_and_builds_the_same_check(project_env: QATechEmulator) -> None:
+    defs = _project_defs()
+    (checks_def,) = [c for c in defs.asset_checks or [] if "qatech_e2e" in str(c.check_keys)]
+    (key,) = checks_def.check_keys
+    assert key.asset_key == dg.AssetKey("dashboard_data") and key.name == "qatech_e2e"
+    (spec,) = checks_def.check_specs
+    python_built = build_qatech_asset_check(dg.AssetKey("dashboard_data"), test_plan_short_id="pln_x")
+    (python_spec,) = python_built.check_specs
+    assert spec.blocking is True and spec.blocking == python_spec.blocking
+    resource = (defs.resources or {})["qatech"]
+    assert resource.base_url == project_env.base_url
+    assert TOKEN not in repr(resource)
+
+
+def test_component_project_materializes_with_blocking_check(project_env: QATechEmulator) -> None:
+    defs = _project_defs()
+    project_env.script_outcome("FAILED", times=2)  # the first run and its one rerun both fail
+    job = defs.resolve_implicit_global_asset_job_def()
+    result = job.execute_in_process(raise_on_error=False)
+    materialized = {m.asset_key.to_user_string() for m in result.get_asset_materialization_events()}
+    assert materialized == {"dashboard_data"}
+    (evaluation,) = result.get_asset_check_evaluations()
+    assert not evaluation.passed
+    assert project_env.requests_to("start_run")[0].body["applications"][0]["applicationShortId"] == "app_gXeBl2"
+    assert len(project_env.requests_to("rerun")) == 1  # rerun_failed_once: true in the YAML
+
+
+def test_component_rejects_a_bad_severity() -> None:
+    with pytest.raises(Exception, match="severity: 'FATAL' is not allowed; use ERROR or WARN"):
+        QATechAssetChecksComponent.resolve_from_yaml("api_token: x\nchecks:\n  - asset: a\n    severity: FATAL\n")
+    component = QATechAssetChecksComponent.resolve_from_yaml(f"api_token: {TOKEN}\nchecks:\n  - asset: a\n")
+    assert TOKEN not in repr(component)
+
+
+def _run_cli(args: list[str], env: dict[str, str], cwd: Path) -> str:
+    result = subprocess.run(args, capture_output=True, text=True, env=env, cwd=cwd, timeout=300)
+    output = result.stdout + result.stderr
+    assert result.returncode == 0, output[-3000:]
+    assert TOKEN not in output
+    return output
+
+
+def test_dg_lists_and_checks_the_component(project_env: QATechEmulator) -> None:
+    bindir = Path(sys.executable).parent
+    env = {**os.environ, "PYTHONPATH": str(PROJECT), "PATH": f"{bindir}{os.pathsep}{os.environ['PATH']}"}
+    assert "dagster_resource.QATechAssetChecksComponent" in _run_cli(
+        [str(bindir / "dg"), "list", "components"], env, PROJECT
+    )
+    assert "All definitions loaded successfully" in _run_cli([str(bindir / "dg"), "check", "defs"], env, PROJECT)
+
+
+def test_dagster_definitions_validate_passes_on_the_python_example(project_env: QATechEmulator) -> None:
+    dagster = Path(sys.executable).with_name("dagster")
+    output = _run_cli(
+        [str(dagster), "definitions", "validate", "-f", "example_dags/dagster_defs.py"], dict(os.environ), ROOT
+    )
+    assert "Validation successful" in output
+
+
+def _load_python_example() -> Any:
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location(
+        "qatech_dagster_defs_example", ROOT / "example_dags" / "dagster_defs.py"
+    )
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_python_example_assets_and_job(project_env: QATechEmulator) -> None:
+    module = _load_python_example()
+    defs = module.defs
+    result = defs.resolve_implicit_global_asset_job_def().execute_in_process()
+    assert {m.asset_key.to_user_string() for m in result.get_asset_materialization_events()} == {
+        "dashboard_data", "published_dashboard"}  # fmt: skip
+    (evaluation,) = result.get_asset_check_evaluations()
+    assert evaluation.passed
+    assert defs.resolve_schedule_def("qatech_nightly_regression_schedule").cron_schedule == "0 3 * * *"
+    job_result = defs.resolve_job_def("qatech_nightly_regression").execute_in_process(
+        run_config=module.NIGHTLY_RUN_CONFIG
+    )
+    assert job_result.success
+    assert project_env.requests_to("start_run")[-1].body == {"testPlanShortId": "pln_nightly-regression_k2P9"}
+
+
+def test_dg_scaffold_writes_a_template_that_loads_beside_another_instance(
+    project_env: QATechEmulator, tmp_path: Path
+) -> None:
+    import shutil
+
+    project = tmp_path / "project"
+    shutil.copytree(PROJECT, project)
+    bindir = Path(sys.executable).parent
+    env = {**os.environ, "PYTHONPATH": str(project), "PATH": f"{bindir}{os.pathsep}{os.environ['PATH']}"}
+    _run_cli([str(bindir / "dg"), "scaffold", "defs", "dagster_resource.QATechAssetChecksComponent", "more_checks"],
+             env, project)  # fmt: skip
+    scaffolded = project / "qatech_dagster_example" / "defs" / "more_checks" / "defs.yaml"
+    text = scaffolded.read_text()
+    assert "{{ env.QATECH_API_TOKEN }}" in text and "test_plan_short_id" in text
+    scaffolded.write_text(text.replace("my_asset", "published_dashboard").replace(
+        "api_token:", f"base_url: {project_env.base_url}\n  api_token:"))  # fmt: skip
+    assert "All definitions loaded successfully" in _run_cli([str(bindir / "dg"), "check", "defs"], env, project)
