@@ -49,9 +49,7 @@ def finish(context: Any, status: RunStatus, *, fail_on_skipped: bool, task_log: 
         task_log.info(outcome.message)
 
 
-def finish_from_event(
-    context: Any, event: dict[str, Any] | None, *, fail_on_skipped: bool, task_log: Any = log
-) -> str:
+def finish_from_event(context: Any, event: dict[str, Any] | None, *, fail_on_skipped: bool, task_log: Any = log) -> str:
     """Judge the one event a :class:`~airflow_provider.triggers.qatech.QATechRunTrigger` yields."""
     if not event:
         raise AirflowException("QA.tech trigger returned no event")

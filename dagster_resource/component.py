@@ -68,10 +68,10 @@ class QATechCheck(Resolvable):
             )
 
 
-class QATechAssetChecksScaffolder(Scaffolder):  # type: ignore[type-arg]
+class QATechAssetChecksScaffolder(Scaffolder):
     """``dg scaffold defs dagster_resource.QATechAssetChecksComponent NAME`` writes a working template."""
 
-    def scaffold(self, request: ScaffoldRequest) -> None:  # type: ignore[type-arg]
+    def scaffold(self, request: ScaffoldRequest) -> None:
         scaffold_component(
             request,
             {
