@@ -7,7 +7,6 @@ from collections.abc import Sequence
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
-from airflow_provider.links.qatech import QATechRunLink
 from airflow_provider.outcomes import finish, finish_from_event, to_airflow_exception
 from airflow_provider.version_compat import BaseSensorOperator, Context, default_deferrable
 from qatech_orchestration.errors import QATechError
@@ -30,8 +29,8 @@ class QATechRunSensor(BaseSensorOperator):
     :param deferrable: wait in the triggerer (``[operators] default_deferrable``).
     """
 
+    # No "QA.tech run" link here: reading a run does not return its URL (the start operator has it).
     template_fields: Sequence[str] = ("run_short_id", "project_short_id", "qatech_conn_id")
-    operator_extra_links = (QATechRunLink(),)
     ui_color = "#e8f0fe"
 
     def __init__(

@@ -10,16 +10,19 @@ from importlib.metadata import entry_points
 from pathlib import Path
 from typing import Any
 
+import pendulum
 import pytest
 
 from airflow_provider.get_provider_info import get_provider_info
 from airflow_provider.hooks.qatech import QATechHook, base_url_from_connection, client_kwargs_from_connection
+from airflow_provider.operators.qatech import QATechStartRunOperator
 from qatech_orchestration import QATechValidationError, __version__
 from qatech_orchestration.emulator import QATechEmulator
-from tests.airflow.conftest import AIRFLOW_3, connection_json
+from tests.airflow.conftest import AIRFLOW_3, connection_json, dag_class, new_dag_id, run_dag, task_states
 from tests.conftest import TOKEN
 
 ROOT = Path(__file__).resolve().parents[2]
+START = pendulum.datetime(2026, 1, 1, tz="UTC")
 
 
 def _airflow(*args: str) -> str:
@@ -127,9 +130,11 @@ def test_connection_from_the_cli(emulator: QATechEmulator) -> None:
                  "--conn-password", TOKEN, "--conn-extra", json.dumps({"max_retries": 1}))  # fmt: skip
         listed = _airflow("connections", "get", "qatech_cli", "-o", "json")
         assert "qatech" in listed
-        if AIRFLOW_3:  # tasks read connections through the execution API; check it from a DAG
-            return
-        assert QATechHook("qatech_cli").test_connection()[0]
+        # A task reads it (on Airflow 3 through the execution API): start a run with it.
+        with dag_class()(dag_id=new_dag_id("cliconn"), schedule=None, start_date=START) as dag:
+            QATechStartRunOperator(task_id="start", qatech_conn_id="qatech_cli")
+        assert task_states(run_dag(dag)) == {"start": "success"}
+        assert len(emulator.requests_to("start_run")) == 1
     finally:
         os.environ["AIRFLOW_CONN_QATECH_DEFAULT"] = env_conn
 
