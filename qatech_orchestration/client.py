@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
@@ -191,7 +192,7 @@ class QATechClient:
         if self.project_short_id:
             params["projectShortId"] = self.project_short_id
         path = f"/run/{short_id}"
-        payload = self._request("GET", path, params=params)
+        payload = self._request("GET", path, params=params, run_short_id=short_id)
         try:
             return RunStatus.from_api(payload)
         except QATechBadResponseError as exc:
@@ -241,7 +242,11 @@ class QATechClient:
         deadline = time.monotonic() + timeout
         warned: set[str] = set()
         while True:
-            status = self.get_run(short_id, test_cases=test_cases)
+            try:
+                status = self.get_run(short_id, test_cases=test_cases)
+            except QATechError as exc:
+                exc.run_url = exc.run_url or run_url  # so the message names the run to look at
+                raise
             if run_url and not status.url:
                 status = _with_url(status, run_url)
             if on_poll is not None:
@@ -352,7 +357,10 @@ class QATechClient:
                     message = data[key]
                     break
         if not message:
-            message = " ".join(response.text.split())[:300] or response.reason or "no message"
+            text = response.text
+            if "html" in response.headers.get("Content-Type", ""):
+                text = re.sub(r"<[^>]+>", " ", text)  # an error page from a proxy: keep its words
+            message = " ".join(text.split())[:300] or response.reason or "no message"
         cls = error_for_status(response.status_code)
         return cls(
             self._redact(message),

@@ -10,6 +10,9 @@ import pytest
 from qatech_orchestration import QATechClient
 from qatech_orchestration.emulator import QATechEmulator
 
+# The fault matrix's fixtures (emu, down_url) serve tests/reliability, tests/airflow and tests/dagster.
+pytest_plugins = ("tests.reliability.fault_matrix",)
+
 #: A distinctive token: if it shows up in any log record, the test fails (see ``_no_token_in_logs``).
 TOKEN = "qtk_live_7Hq2ZxV9pL4mN8rS1tW6yB3cD5fG0jK"
 

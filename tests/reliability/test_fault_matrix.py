@@ -1,0 +1,74 @@
+"""Every row of the fault matrix through the core client, over real HTTP (Airflow and Dagster: their own
+test_fault_matrix.py).
+
+Invariants checked in every row: no POST is sent twice for one task attempt; a short ID once received is
+in XCom / op metadata even when a later step fails; the error names the run URL where one exists.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from qatech_orchestration import QATechClient, QATechError
+from qatech_orchestration.emulator import QATechEmulator
+from tests.conftest import TOKEN
+from tests.reliability.fault_matrix import (
+    CLIENT_SETTINGS,
+    ROWS,
+    WAIT_TIMEOUT,
+    Row,
+    arrange,
+    check_reads,
+    markdown_table,
+)
+
+DOC = Path(__file__).resolve().parents[2] / "docs" / "reliability.md"
+
+
+def test_docs_show_exactly_this_matrix() -> None:
+    text = DOC.read_text()
+    assert markdown_table() in text, "docs/reliability.md is stale: paste `python -m tests.reliability.fault_matrix`"
+
+
+# ------------------------------------------------------------------------------------------------
+# The core
+# ------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("row", ROWS, ids=lambda r: r.id)
+def test_core(row: Row, emu: QATechEmulator, down_url: str) -> None:
+    previous = arrange(row, emu)
+    base_url = down_url if row.special == "refused" else emu.base_url
+    sleeps: list[float] = []
+    settings = {**CLIENT_SETTINGS, "timeout": tuple(CLIENT_SETTINGS["timeout"])}
+    client = QATechClient(TOKEN, base_url=base_url, sleep=sleeps.append, **settings)
+    run_url = None
+    error: QATechError | None = None
+    try:
+        if row.endpoint == "start_run":
+            client.start_run(test_plan_short_id="pln_matrix_1")
+        elif row.endpoint == "rerun":
+            client.rerun(str(previous), failed_only=True)
+        else:
+            if row.special == "refused":
+                short_id, run_url = "r00001", "https://app.qa.tech/runs/r00001"
+            else:  # the fault is on status reads: the start goes through
+                started = QATechClient(TOKEN, base_url=emu.base_url).start_run()
+                short_id, run_url = started.short_id, started.url
+            client.wait_for_run(short_id, poll_interval=0.01, timeout=WAIT_TIMEOUT, run_url=run_url)
+    except QATechError as exc:
+        error = exc
+    if row.exception is None:
+        assert error is None, f"expected success, got {error!r}"
+    else:
+        assert error is not None and type(error).__name__ == row.exception, repr(error)
+        check_reads(row, str(error), run_url)
+        assert TOKEN not in str(error) + repr(error)
+    if row.endpoint != "get_run":
+        sent = len(emu.requests_to(row.endpoint))
+        assert sent == (0 if row.special == "refused" else 1), "a POST was sent twice"
+        assert len(sleeps) == (CLIENT_SETTINGS["max_retries"] if row.retried else 0)
+    elif row.retried and row.special != "refused":
+        assert sleeps, "a transient read fault was not retried"
