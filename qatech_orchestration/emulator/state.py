@@ -203,6 +203,15 @@ class EmulatedProject:
         with self._lock:
             self.requests.append(request)
 
+    def stats(self) -> dict[str, Any]:
+        """Requests received per endpoint and runs created (served at ``GET /_emulator/stats``)."""
+        with self._lock:
+            counts: dict[str, int] = {"start_run": 0, "get_run": 0, "rerun": 0}
+            for request in self.requests:
+                if request.endpoint:
+                    counts[request.endpoint] += 1
+            return {"requests": counts, "runs": len(self.runs)}
+
     def requests_to(self, endpoint: str) -> list[RecordedRequest]:
         with self._lock:
             return [r for r in self.requests if r.endpoint == endpoint]

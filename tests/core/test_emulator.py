@@ -73,3 +73,10 @@ def test_command_line_serves_until_interrupted() -> None:
     finally:
         proc.send_signal(signal.SIGINT)
         assert proc.wait(timeout=10) == 0
+
+
+def test_stats_endpoint_counts_requests(client: QATechClient, emulator: QATechEmulator) -> None:
+    run = client.start_run()
+    client.get_run(run.short_id)
+    stats = requests.get(emulator.base_url.replace("/v1", "/_emulator/stats"), timeout=5).json()
+    assert stats == {"requests": {"start_run": 1, "get_run": 1, "rerun": 0}, "runs": 1}
