@@ -35,7 +35,7 @@ from dagster.components.component_scaffolding import scaffold_component
 
 from dagster_resource.asset_checks import build_qatech_asset_check
 from dagster_resource.resource import QATechResource
-from qatech_orchestration.client import DEFAULT_BASE_URL
+from qatech_orchestration.defaults import DEFAULT_BASE_URL
 
 
 @dataclass

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from dagster import ConfigurableResource
 from pydantic import Field, PrivateAttr
 
-from qatech_orchestration.client import DEFAULT_BASE_URL, QATechClient
+from qatech_orchestration.defaults import DEFAULT_BASE_URL
+
+if TYPE_CHECKING:
+    from qatech_orchestration.client import QATechClient
 
 
 class QATechResource(ConfigurableResource):  # type: ignore[type-arg]
@@ -32,11 +35,14 @@ class QATechResource(ConfigurableResource):  # type: ignore[type-arg]
     backoff_factor: float = Field(default=1.0, description="First retry delay in seconds, doubled each time.")
     backoff_max: float = Field(default=30.0, description="Longest delay between two retries, in seconds.")
 
-    _client: QATechClient | None = PrivateAttr(default=None)
+    # Any, not QATechClient: requests is imported when the first client is built, not with the code location.
+    _client: Any = PrivateAttr(default=None)
 
     def get_client(self) -> QATechClient:
         """The core :class:`~qatech_orchestration.QATechClient`, built once per resource instance."""
         if self._client is None:
+            from qatech_orchestration.client import QATechClient
+
             self._client = QATechClient(
                 self.api_token,
                 base_url=self.base_url,
@@ -46,7 +52,8 @@ class QATechResource(ConfigurableResource):  # type: ignore[type-arg]
                 backoff_factor=self.backoff_factor,
                 backoff_max=self.backoff_max,
             )
-        return self._client
+        client: QATechClient = self._client
+        return client
 
     def __repr__(self) -> str:
         project = f", project_short_id={self.project_short_id!r}" if self.project_short_id else ""

@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from qatech_orchestration._version import __version__
+from qatech_orchestration.defaults import DEFAULT_BASE_URL
 from qatech_orchestration.errors import (
     QATechAuthError,
     QATechBadResponseError,
@@ -38,12 +39,11 @@ from qatech_orchestration.outcome import RunOutcome, judge_run, raise_for_outcom
 from qatech_orchestration.request_builder import START_RUN_FIELDS, build_rerun_body, build_start_run_body
 
 if TYPE_CHECKING:
-    from qatech_orchestration.client import DEFAULT_BASE_URL, QATechClient
+    from qatech_orchestration.client import QATechClient
     from qatech_orchestration.emulator import QATechEmulator
 
 _LAZY = {
     "QATechClient": "qatech_orchestration.client",
-    "DEFAULT_BASE_URL": "qatech_orchestration.client",
     "QATechEmulator": "qatech_orchestration.emulator",
 }
 

@@ -21,7 +21,8 @@ import sys
 from collections.abc import Sequence
 from typing import Any
 
-from qatech_orchestration.client import DEFAULT_BASE_URL, QATechClient
+from qatech_orchestration.client import QATechClient
+from qatech_orchestration.defaults import DEFAULT_BASE_URL
 from qatech_orchestration.errors import QATechError, QATechValidationError, QATechWaitTimeout
 from qatech_orchestration.models import RunStatus, StartedRun
 from qatech_orchestration.outcome import judge_run, run_summary

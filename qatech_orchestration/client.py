@@ -13,6 +13,7 @@ import requests
 from urllib3.exceptions import NewConnectionError
 
 from qatech_orchestration._version import __version__
+from qatech_orchestration.defaults import DEFAULT_BASE_URL
 from qatech_orchestration.errors import (
     QATechBadResponseError,
     QATechConnectionError,
@@ -33,7 +34,6 @@ from qatech_orchestration.retry import RETRYABLE_STATUS, RetryPolicy, parse_retr
 
 log = logging.getLogger(__name__)
 
-DEFAULT_BASE_URL = "https://api.qa.tech/v1"
 USER_AGENT = f"qatech-orchestration/{__version__}"
 
 

@@ -7,11 +7,11 @@ from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 from airflow_provider.version_compat import BaseHook
+from qatech_orchestration.defaults import DEFAULT_BASE_URL
 
 if TYPE_CHECKING:
     from qatech_orchestration.client import QATechClient
 
-DEFAULT_BASE_URL = "https://api.qa.tech/v1"
 #: Keys the connection's extra may carry, passed on to :class:`~qatech_orchestration.QATechClient`.
 EXTRA_KEYS = ("project_short_id", "timeout", "max_retries", "backoff_factor", "backoff_max", "retry_after_max")
 #: A run short ID that never exists: reading it tells a good token (404) from a bad one (401/403).
