@@ -1,0 +1,46 @@
+"""Shared helpers: an emulator in its own process (so it does not share the GIL with what is measured)."""
+
+from __future__ import annotations
+
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import requests
+
+TOKEN = "qatech-bench-token-0123456789"
+
+
+@contextmanager
+def emulator_process(polls_to_finish: int = 2) -> Iterator[str]:
+    """Start ``python -m qatech_orchestration.emulator`` on a free port; yield its base URL."""
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "qatech_orchestration.emulator", "--port", "0", "--token", TOKEN,
+         "--polls-to-finish", str(polls_to_finish)],
+        stdout=subprocess.PIPE, text=True, env={**os.environ, "PYTHONUNBUFFERED": "1"},
+    )  # fmt: skip
+    try:
+        assert proc.stdout is not None
+        line = proc.stdout.readline()
+        yield line.split("serving ", 1)[1].split()[0]
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+
+
+def stats(base_url: str) -> dict[str, Any]:
+    return dict(requests.get(base_url.replace("/v1", "/_emulator/stats"), timeout=30).json())
+
+
+def airflow_env() -> dict[str, str]:
+    home = tempfile.mkdtemp(prefix="qatech-bench-airflow-")
+    return {**os.environ, "AIRFLOW_HOME": home, "AIRFLOW__CORE__LOAD_EXAMPLES": "False"}
+
+
+def median(values: list[float]) -> float:
+    return statistics.median(values)
