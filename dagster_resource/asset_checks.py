@@ -22,7 +22,7 @@ from dagster_resource.ops import failure_from_error
 from qatech_orchestration.errors import QATechError, QATechWaitTimeout
 from qatech_orchestration.models import StartedRun
 from qatech_orchestration.outcome import judge_run
-from qatech_orchestration.request_builder import build_start_run_body
+from qatech_orchestration.request_builder import START_RUN_FIELDS, build_start_run_body
 
 AssetLike = str | Sequence[str] | AssetKey | AssetsDefinition
 
@@ -64,20 +64,8 @@ def build_qatech_asset_check(
     once and the rerun decides. API errors and a wait timeout fail the check with a clear message (and the
     run URL once a run exists).
     """
-    fields: dict[str, Any] = {
-        "test_plan_short_id": test_plan_short_id,
-        "applications": applications,
-        "notifications": notifications,
-        "trigger": trigger,
-        "actor": actor,
-        "branch": branch,
-        "commit_hash": commit_hash,
-        "commit_message": commit_message,
-        "repository": repository,
-        "project_short_id": project_short_id,
-        "test_case_ids": test_case_ids,
-        "parameters": parameters,
-    }
+    arguments = locals()
+    fields: dict[str, Any] = {name: arguments[name] for name in START_RUN_FIELDS}
     build_start_run_body(**fields)  # fail at definition time on bad input
     plan = f" (test plan {test_plan_short_id})" if test_plan_short_id else ""
 

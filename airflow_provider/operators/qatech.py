@@ -22,6 +22,7 @@ from airflow_provider.outcomes import (
 )
 from airflow_provider.version_compat import BaseOperator, Context, default_deferrable
 from qatech_orchestration.errors import QATechError
+from qatech_orchestration.request_builder import START_RUN_FIELDS
 
 if TYPE_CHECKING:
     from airflow_provider.hooks.qatech import QATechHook
@@ -146,21 +147,7 @@ class QATechStartRunOperator(_QATechRunOperator):
     :param deferrable: wait in the triggerer instead of a worker slot (``[operators] default_deferrable``).
     """
 
-    template_fields: Sequence[str] = (
-        "test_plan_short_id",
-        "applications",
-        "notifications",
-        "trigger",
-        "actor",
-        "branch",
-        "commit_hash",
-        "commit_message",
-        "repository",
-        "project_short_id",
-        "test_case_ids",
-        "parameters",
-        "qatech_conn_id",
-    )
+    template_fields: Sequence[str] = (*START_RUN_FIELDS, "qatech_conn_id")
     template_fields_renderers = {
         "applications": "json",
         "notifications": "json",
@@ -199,14 +186,7 @@ class QATechStartRunOperator(_QATechRunOperator):
 
     def _start(self, client: QATechClient) -> StartedRun:
         # Templated fields that rendered to "" (e.g. an absent dag_run.conf key) mean "not given".
-        fields = {
-            name: (None if getattr(self, name) == "" else getattr(self, name))
-            for name in (
-                "test_plan_short_id", "applications", "notifications", "trigger", "actor", "branch",
-                "commit_hash", "commit_message", "repository", "project_short_id", "test_case_ids",
-                "parameters",
-            )
-        }  # fmt: skip
+        fields = {name: (None if getattr(self, name) == "" else getattr(self, name)) for name in START_RUN_FIELDS}
         return client.start_run(**fields)
 
 
