@@ -4,7 +4,7 @@
 
     type: dagster_resource.QATechAssetChecksComponent
     attributes:
-      api_token: "{{ env.QATECH_API_TOKEN }}"
+      api_token_env_var: QATECH_API_TOKEN
       checks:
         - asset: dashboard_data
           test_plan_short_id: pln_dashboard-checks_7fQ2
@@ -25,6 +25,7 @@ from dagster import (
     Component,
     ComponentLoadContext,
     Definitions,
+    EnvVar,
     Resolvable,
     ResolvedAssetKey,
     Scaffolder,
@@ -75,7 +76,7 @@ class QATechAssetChecksScaffolder(Scaffolder):
         scaffold_component(
             request,
             {
-                "api_token": "{{ env.QATECH_API_TOKEN }}",
+                "api_token_env_var": "QATECH_API_TOKEN",
                 "checks": [
                     {
                         "asset": "my_asset",
@@ -89,10 +90,13 @@ class QATechAssetChecksScaffolder(Scaffolder):
 
 
 @lru_cache(maxsize=32)
-def _shared_resource(api_token: str, base_url: str, project_short_id: str | None) -> QATechResource:
+def _shared_resource(
+    api_token: str | None, api_token_env_var: str | None, base_url: str, project_short_id: str | None
+) -> QATechResource:
     """One resource object per settings: Dagster merges component definitions only when resources under
     the same key are the same object, and several ``defs.yaml`` files may declare QA.tech checks."""
-    return QATechResource(api_token=api_token, base_url=base_url, project_short_id=project_short_id)
+    token: Any = EnvVar(api_token_env_var) if api_token_env_var else api_token
+    return QATechResource(api_token=token, base_url=base_url, project_short_id=project_short_id)
 
 
 #: QATechCheck fields passed on to build_qatech_asset_check as they are.
@@ -108,11 +112,14 @@ _CHECK_SETTINGS = (
 class QATechAssetChecksComponent(Component, Resolvable):
     """QA.tech end-to-end checks for assets, plus the ``qatech`` resource they use.
 
-    ``api_token`` is usually ``"{{ env.QATECH_API_TOKEN }}"``; ``base_url`` and ``project_short_id``
-    as for :class:`~dagster_resource.QATechResource`.
+    Give the token as ``api_token_env_var: QATECH_API_TOKEN`` (the resource then holds a ``dg.EnvVar``, so
+    Dagster's UI shows the variable's name, never its value) or as ``api_token: "{{ env.QATECH_API_TOKEN }}"``
+    (resolved when the definitions load). ``base_url`` and ``project_short_id`` as for
+    :class:`~dagster_resource.QATechResource`.
     """
 
-    api_token: str
+    api_token: str | None = None
+    api_token_env_var: str | None = None
     checks: Sequence[QATechCheck] = field(default_factory=list)
     base_url: str = DEFAULT_BASE_URL
     project_short_id: str | None = None
@@ -127,7 +134,12 @@ class QATechAssetChecksComponent(Component, Resolvable):
             asset_checks.append(
                 build_qatech_asset_check(item.asset, severity=severity, resource_key=self.resource_key, **settings)
             )
-        resource = _shared_resource(self.api_token, self.base_url, self.project_short_id)
+        if (self.api_token is None) == (self.api_token_env_var is None):
+            raise ValueError(
+                "QATechAssetChecksComponent: give exactly one of api_token_env_var (e.g. QATECH_API_TOKEN) "
+                'or api_token (e.g. "{{ env.QATECH_API_TOKEN }}")'
+            )
+        resource = _shared_resource(self.api_token, self.api_token_env_var, self.base_url, self.project_short_id)
         return Definitions(asset_checks=asset_checks, resources={self.resource_key: resource})
 
     def __repr__(self) -> str:  # the dataclass repr would show the token

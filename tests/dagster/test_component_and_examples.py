@@ -49,6 +49,8 @@ def test_component_loads_from_yaml_and_builds_the_same_check(project_env: QATech
     resource = (defs.resources or {})["qatech"]
     assert resource.base_url == project_env.base_url
     assert TOKEN not in repr(resource)
+    # the YAML names the variable: the resource holds an EnvVar, so Dagster's UI never shows the value
+    assert isinstance(resource.api_token, dg.EnvVar) and resource.api_token == "QATECH_API_TOKEN"
 
 
 def test_component_project_materializes_with_blocking_check(project_env: QATechEmulator) -> None:
@@ -62,6 +64,31 @@ def test_component_project_materializes_with_blocking_check(project_env: QATechE
     assert not evaluation.passed
     assert project_env.requests_to("start_run")[0].body["applications"][0]["applicationShortId"] == "app_gXeBl2"
     assert len(project_env.requests_to("rerun")) == 1  # rerun_failed_once: true in the YAML
+
+
+def _test_context() -> Any:
+    try:  # dagster >= 1.12
+        from dagster.components.core.component_tree import ComponentTree
+
+        return ComponentTree.for_test().load_context
+    except ImportError:
+        from dagster import ComponentLoadContext
+
+        return ComponentLoadContext.for_test()
+
+
+def test_component_needs_exactly_one_token_setting() -> None:
+    component = QATechAssetChecksComponent.resolve_from_yaml("checks:\n  - asset: a\n")
+    with pytest.raises(ValueError, match="exactly one of api_token_env_var"):
+        component.build_defs(_test_context())
+
+
+def test_component_with_a_templated_token(emulator: QATechEmulator) -> None:
+    component = QATechAssetChecksComponent.resolve_from_yaml(
+        f"api_token: {TOKEN}\nbase_url: {emulator.base_url}\nchecks:\n  - asset: a\n"
+    )
+    defs = component.build_defs(_test_context())
+    assert (defs.resources or {})["qatech"].get_client().start_run().short_id
 
 
 def test_component_rejects_a_bad_severity() -> None:
@@ -137,7 +164,7 @@ def test_dg_scaffold_writes_a_template_that_loads_beside_another_instance(
              env, project)  # fmt: skip
     scaffolded = project / "qatech_dagster_example" / "defs" / "more_checks" / "defs.yaml"
     text = scaffolded.read_text()
-    assert "{{ env.QATECH_API_TOKEN }}" in text and "test_plan_short_id" in text
+    assert "api_token_env_var: QATECH_API_TOKEN" in text and "test_plan_short_id" in text
     scaffolded.write_text(text.replace("my_asset", "published_dashboard").replace(
-        "api_token:", f"base_url: {project_env.base_url}\n  api_token:"))  # fmt: skip
+        "api_token_env_var:", f"base_url: {project_env.base_url}\n  api_token_env_var:"))  # fmt: skip
     assert "All definitions loaded successfully" in _run_cli([str(bindir / "dg"), "check", "defs"], env, project)
