@@ -114,6 +114,7 @@ def main() -> int:
     parser.add_argument("--smoke", action="store_true", help="small sizes, print only")
     parser.add_argument("--scale", type=int, nargs="*", default=None, help="trigger counts (default 1000 10000)")
     parser.add_argument("--render-only", action="store_true", help="rewrite RESULTS.md from results.json")
+    parser.add_argument("--json-out", type=Path, help="also write the results here (stdout carries Airflow's logs)")
     args = parser.parse_args()
     if args.render_only:
         (HERE / "RESULTS.md").write_text(render(json.loads((HERE / "results.json").read_text())))
@@ -131,6 +132,8 @@ def main() -> int:
         ],
     }
     print(json.dumps(results, indent=2))
+    if args.json_out:
+        args.json_out.write_text(json.dumps(results, indent=2) + "\n")
     if not smoke:
         (HERE / "results.json").write_text(json.dumps(results, indent=2) + "\n")
         (HERE / "RESULTS.md").write_text(render(results))
