@@ -28,6 +28,7 @@ _DASHBOARD_PATH = re.compile(r"^/dashboard/runs/([^/]+)$")
 
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
+    block_on_close = False  # stopping must not wait for a delayed answer nobody reads any more
     allow_reuse_address = True
     project: EmulatedProject
     tokens: frozenset[str]

@@ -13,10 +13,10 @@ from tests.conftest import TOKEN
 from tests.reliability.fault_matrix import (
     CLIENT_SETTINGS,
     ROWS,
-    WAIT_TIMEOUT,
     Row,
     arrange,
     check_reads,
+    wait_timeout,
 )
 
 # ------------------------------------------------------------------------------------------------
@@ -64,11 +64,11 @@ def test_airflow(
         if row.endpoint == "rerun":
             task = QATechRerunOperator(run_short_id=str(previous), **common)
         elif row.endpoint == "get_run" and row.special == "refused":
-            task = QATechRunSensor(run_short_id="r00001", poke_interval=0.01, timeout=WAIT_TIMEOUT, **common)
+            task = QATechRunSensor(run_short_id="r00001", poke_interval=0.01, timeout=wait_timeout(row), **common)
         else:
             task = QATechStartRunOperator(
                 test_plan_short_id="pln_matrix_1", wait_for_completion=row.endpoint == "get_run",
-                poll_interval=0.01, timeout=WAIT_TIMEOUT, **common,
+                poll_interval=0.01, timeout=wait_timeout(row), **common,
             )  # fmt: skip
         capture = python_operator()(
             task_id="capture", python_callable=capture_task(dag.dag_id, "qa"), trigger_rule="all_done"

@@ -10,10 +10,10 @@ from qatech_orchestration.emulator import QATechEmulator
 from tests.conftest import TOKEN
 from tests.reliability.fault_matrix import (
     ROWS,
-    WAIT_TIMEOUT,
     Row,
     arrange,
     check_reads,
+    wait_timeout,
 )
 
 # ------------------------------------------------------------------------------------------------
@@ -29,7 +29,7 @@ def test_dagster(row: Row, emu: QATechEmulator, down_url: str) -> None:
     previous = arrange(row, emu) if row.endpoint == "rerun" else None
     base_url = down_url if row.special == "refused" else emu.base_url
     resource = QATechResource(
-        api_token=TOKEN, base_url=base_url, connect_timeout=2, request_timeout=0.3, max_retries=2, backoff_factor=0.01
+        api_token=TOKEN, base_url=base_url, connect_timeout=2, request_timeout=1.0, max_retries=2, backoff_factor=0.01
     )
     ops: dict[str, Any] = {}
     if row.endpoint == "start_run":
@@ -55,7 +55,7 @@ def test_dagster(row: Row, emu: QATechEmulator, down_url: str) -> None:
 
         step = "qatech_wait_for_run"
         ops["qatech_wait_for_run"] = {
-            "config": {"poll_interval": 0.01, "timeout": WAIT_TIMEOUT},
+            "config": {"poll_interval": 0.01, "timeout": wait_timeout(row)},
             "inputs": {"run_short_id": "r00001"},
         }
     else:
@@ -65,7 +65,7 @@ def test_dagster(row: Row, emu: QATechEmulator, down_url: str) -> None:
             qatech_wait_for_run_op(qatech_start_run_op())
 
         step = "qatech_wait_for_run"
-        ops["qatech_wait_for_run"] = {"config": {"poll_interval": 0.01, "timeout": WAIT_TIMEOUT}}
+        ops["qatech_wait_for_run"] = {"config": {"poll_interval": 0.01, "timeout": wait_timeout(row)}}
     if row.endpoint != "rerun" and row.special != "refused":
         arrange(row, emu)
     result = job.execute_in_process(resources={"qatech": resource}, run_config={"ops": ops}, raise_on_error=False)

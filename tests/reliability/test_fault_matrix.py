@@ -17,11 +17,11 @@ from tests.conftest import TOKEN
 from tests.reliability.fault_matrix import (
     CLIENT_SETTINGS,
     ROWS,
-    WAIT_TIMEOUT,
     Row,
     arrange,
     check_reads,
     markdown_table,
+    wait_timeout,
 )
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "reliability.md"
@@ -57,7 +57,7 @@ def test_core(row: Row, emu: QATechEmulator, down_url: str) -> None:
             else:  # the fault is on status reads: the start goes through
                 started = QATechClient(TOKEN, base_url=emu.base_url).start_run()
                 short_id, run_url = started.short_id, started.url
-            client.wait_for_run(short_id, poll_interval=0.01, timeout=WAIT_TIMEOUT, run_url=run_url)
+            client.wait_for_run(short_id, poll_interval=0.01, timeout=wait_timeout(row), run_url=run_url)
     except QATechError as exc:
         error = exc
     if row.exception is None:
