@@ -3,8 +3,8 @@
 One ``@asset_check`` per asset (blocking checks on multi-asset checks do not reliably block).
 """
 
-from collections.abc import Mapping, Sequence
-from typing import Any
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
 
 from dagster import (
     AssetCheckExecutionContext,
@@ -22,7 +22,11 @@ from dagster_resource.ops import failure_from_error
 from qatech_orchestration.errors import QATechError, QATechWaitTimeout
 from qatech_orchestration.models import StartedRun
 from qatech_orchestration.outcome import judge_run
-from qatech_orchestration.request_builder import START_RUN_FIELDS, build_start_run_body
+from qatech_orchestration.request_builder import build_start_run_body
+from qatech_orchestration.request_model import StartRunFields
+
+if TYPE_CHECKING:
+    from typing_extensions import Unpack
 
 AssetLike = str | Sequence[str] | AssetKey | AssetsDefinition
 
@@ -30,18 +34,6 @@ AssetLike = str | Sequence[str] | AssetKey | AssetsDefinition
 def build_qatech_asset_check(
     asset: AssetLike,
     *,
-    test_plan_short_id: str | None = None,
-    applications: Sequence[Mapping[str, Any]] | None = None,
-    notifications: Sequence[Mapping[str, Any]] | None = None,
-    trigger: str | None = None,
-    actor: str | None = None,
-    branch: str | None = None,
-    commit_hash: str | None = None,
-    commit_message: str | None = None,
-    repository: str | None = None,
-    project_short_id: str | None = None,
-    test_case_ids: Sequence[str] | None = None,
-    parameters: Mapping[str, Any] | None = None,
     name: str = "qatech_e2e",
     description: str | None = None,
     blocking: bool = True,
@@ -51,6 +43,7 @@ def build_qatech_asset_check(
     fail_on_skipped: bool = False,
     rerun_failed_once: bool = False,
     resource_key: str = "qatech",
+    **fields: "Unpack[StartRunFields]",
 ) -> AssetChecksDefinition:
     """An asset check that starts a QA.tech run after ``asset`` materializes, waits, and passes only if the
     run passed.
@@ -63,11 +56,31 @@ def build_qatech_asset_check(
     assets from materializing when the app is broken. With ``rerun_failed_once``, failed test cases are rerun
     once and the rerun decides. API errors and a wait timeout fail the check with a clear message (and the
     run URL once a run exists).
+
+    Examples:
+        .. code-block:: python
+
+            import dagster as dg
+            from dagster_resource import QATechResource, build_qatech_asset_check
+
+
+            @dg.asset
+            def dashboard_data() -> None: ...
+
+
+            dashboard_e2e = build_qatech_asset_check(
+                dashboard_data,
+                test_plan_short_id="pln_dashboard-checks_7fQ2",
+                applications=[{"applicationShortId": "app_gXeBl2", "environment": {"url": "https://dash.example.com"}}],
+            )
+            defs = dg.Definitions(
+                assets=[dashboard_data],
+                asset_checks=[dashboard_e2e],
+                resources={"qatech": QATechResource(api_token=dg.EnvVar("QATECH_API_TOKEN"))},
+            )
     """
-    arguments = locals()
-    fields: dict[str, Any] = {name: arguments[name] for name in START_RUN_FIELDS}
     build_start_run_body(**fields)  # fail at definition time on bad input
-    plan = f" (test plan {test_plan_short_id})" if test_plan_short_id else ""
+    plan = f" (test plan {fields['test_plan_short_id']})" if fields.get("test_plan_short_id") else ""
 
     @asset_check(
         asset=asset,
@@ -86,7 +99,7 @@ def build_qatech_asset_check(
             first = status
             if rerun_failed_once and not judge_run(status, fail_on_skipped=fail_on_skipped).ok:
                 context.log.warning(f"QA.tech run {run.short_id} did not pass; rerunning its failed test cases once")
-                run = client.rerun(run.short_id, failed_only=True)
+                run = client.rerun(run.short_id)  # failed, skipped and errored test cases only
                 context.log.info(f"QA.tech rerun {run.short_id} started: {run.url}")
                 status = client.wait_for_run(
                     run.short_id, poll_interval=poll_interval, timeout=timeout, run_url=run.url

@@ -37,20 +37,25 @@ from dagster.components.component_scaffolding import scaffold_component
 from dagster_resource.asset_checks import build_qatech_asset_check
 from dagster_resource.resource import QATechResource
 from qatech_orchestration.defaults import DEFAULT_BASE_URL
+from qatech_orchestration.request_model import START_RUN
 
 
 @dataclass
 class QATechCheck(Resolvable):
-    """One asset's QA.tech check; the fields are those of ``build_qatech_asset_check``."""
+    """One asset's QA.tech check; the fields are those of ``build_qatech_asset_check``: the core request
+    model's start-run fields (in the API's JSON shape), then the check's own settings."""
 
     asset: ResolvedAssetKey
     test_plan_short_id: str | None = None
     applications: list[dict[str, Any]] | None = None
     notifications: list[dict[str, Any]] | None = None
     trigger: str | None = None
+    actor: str | None = None
     branch: str | None = None
     commit_hash: str | None = None
+    commit_message: str | None = None
     repository: str | None = None
+    project_short_id: str | None = None
     test_case_ids: list[str] | None = None
     parameters: dict[str, Any] | None = None
     name: str = "qatech_e2e"
@@ -99,12 +104,16 @@ def _shared_resource(
     return QATechResource(api_token=token, base_url=base_url, project_short_id=project_short_id)
 
 
-#: QATechCheck fields passed on to build_qatech_asset_check as they are.
+#: QATechCheck fields passed on to build_qatech_asset_check as they are (besides the start-run fields).
 _CHECK_SETTINGS = (
-    "test_plan_short_id", "applications", "notifications", "trigger", "branch", "commit_hash", "repository",
-    "test_case_ids", "parameters", "name", "description", "blocking", "poll_interval", "timeout",
-    "fail_on_skipped", "rerun_failed_once",
-)  # fmt: skip
+    "name",
+    "description",
+    "blocking",
+    "poll_interval",
+    "timeout",
+    "fail_on_skipped",
+    "rerun_failed_once",
+)
 
 
 @scaffold_with(QATechAssetChecksScaffolder)
@@ -130,7 +139,7 @@ class QATechAssetChecksComponent(Component, Resolvable):
         # (not named `check`: with that loop variable, Dagster 1.11 failed to build Definitions under `dg check defs`)
         for item in self.checks:
             severity = AssetCheckSeverity(item.severity.upper())
-            settings = {name: getattr(item, name) for name in _CHECK_SETTINGS}
+            settings = {name: getattr(item, name) for name in (*START_RUN.names, *_CHECK_SETTINGS)}
             asset_checks.append(
                 build_qatech_asset_check(item.asset, severity=severity, resource_key=self.resource_key, **settings)
             )

@@ -15,34 +15,34 @@ from dagster_resource.metadata import run_status_metadata, started_run_metadata
 from qatech_orchestration.errors import QATechError, QATechRunFailed
 from qatech_orchestration.models import RunStatus
 from qatech_orchestration.outcome import raise_for_outcome, run_summary
+from qatech_orchestration.request_model import RERUN, START_RUN
 
 KIND_TAGS = {"dagster/kind/qatech": ""}
+
+
+def _doc(name: str) -> str:
+    return START_RUN[name].doc
 
 
 class QATechStartRunConfig(Config):
     """The fields of ``POST /run`` (see ``qatech_orchestration.build_start_run_body``).
 
     ``applications`` and ``notifications`` take the API's JSON shape, so a run config can be pasted from
-    QA.tech's documentation.
+    QA.tech's documentation. The fields and their descriptions come from the core's request model.
     """
 
-    test_plan_short_id: str | None = Field(default=None, description="pln_...; the project's default when unset")
-    applications: list[dict[str, Any]] | None = Field(
-        default=None,
-        description='[{"applicationShortId": "app_...", "environment": {"url": "https://..."}}]',
-    )
-    notifications: list[dict[str, Any]] | None = Field(
-        default=None, description='[{"type": "slack", "channel": "C0...", "notifyOn": "failure"}]'
-    )
-    trigger: str | None = Field(default=None, description="API or GITHUB (the Git fields need GITHUB)")
-    actor: str | None = None
-    branch: str | None = None
-    commit_hash: str | None = None
-    commit_message: str | None = None
-    repository: str | None = Field(default=None, description="owner/repo")
-    project_short_id: str | None = Field(default=None, description="proj_...; overrides the resource's")
-    test_case_ids: list[str] | None = None
-    parameters: dict[str, Any] | None = Field(default=None, description="{configs, configsByEnvironment}")
+    test_plan_short_id: str | None = Field(default=None, description=_doc("test_plan_short_id"))
+    applications: list[dict[str, Any]] | None = Field(default=None, description=_doc("applications"))
+    notifications: list[dict[str, Any]] | None = Field(default=None, description=_doc("notifications"))
+    trigger: str | None = Field(default=None, description=_doc("trigger"))
+    actor: str | None = Field(default=None, description=_doc("actor"))
+    branch: str | None = Field(default=None, description=_doc("branch"))
+    commit_hash: str | None = Field(default=None, description=_doc("commit_hash"))
+    commit_message: str | None = Field(default=None, description=_doc("commit_message"))
+    repository: str | None = Field(default=None, description=_doc("repository"))
+    project_short_id: str | None = Field(default=None, description=_doc("project_short_id"))
+    test_case_ids: list[str] | None = Field(default=None, description=_doc("test_case_ids"))
+    parameters: dict[str, Any] | None = Field(default=None, description=_doc("parameters"))
 
 
 class QATechWaitConfig(Config):
@@ -52,8 +52,8 @@ class QATechWaitConfig(Config):
 
 
 class QATechRerunConfig(Config):
-    failed_only: bool = Field(default=True, description="Rerun only failed, skipped and errored test cases")
-    project_test_case_ids: list[str] | None = Field(default=None, description="Rerun only these (UUIDs)")
+    failed_only: bool | None = Field(default=None, description=RERUN["failed_only"].doc)
+    project_test_case_ids: list[str] | None = Field(default=None, description=RERUN["project_test_case_ids"].doc)
 
 
 def failure_from_error(exc: QATechError, run_url: str | None = None) -> Failure:
@@ -88,8 +88,31 @@ def _find_run_url(context: OpExecutionContext, short_id: str) -> str | None:
     return None
 
 
-def build_qatech_start_run_op(name: str = "qatech_start_run", resource_key: str = "qatech") -> OpDefinition:
-    """An op that starts a QA.tech run and outputs its short ID (metadata: run_url, run_id, test_count)."""
+def build_qatech_start_run_op(name: str = "qatech_start_run_op", resource_key: str = "qatech") -> OpDefinition:
+    """An op that starts a QA.tech run and outputs its short ID (metadata: run_url, run_id, test_count).
+
+    Its config is :class:`QATechStartRunConfig`; an optional ``start_after`` Nothing input orders it after
+    another op. ``qatech_start_run_op`` is this op with the default name and resource key.
+
+    Examples:
+        .. code-block:: python
+
+            import dagster as dg
+            from dagster_resource import build_qatech_start_run_op, qatech_start_run_op, qatech_wait_for_run_op
+
+
+            @dg.job
+            def nightly_regression():
+                qatech_wait_for_run_op(qatech_start_run_op())
+
+
+            nightly_regression.execute_in_process(
+                run_config={"ops": {"qatech_start_run_op": {"config": {"test_plan_short_id": "pln_abc123"}}}},
+                resources={"qatech": QATechResource(api_token=dg.EnvVar("QATECH_API_TOKEN"))},
+            )
+
+            start_smoke = build_qatech_start_run_op(name="start_smoke", resource_key="qatech_staging")
+    """
 
     @op(
         name=name,
@@ -111,9 +134,20 @@ def build_qatech_start_run_op(name: str = "qatech_start_run", resource_key: str 
     return _start
 
 
-def build_qatech_wait_for_run_op(name: str = "qatech_wait_for_run", resource_key: str = "qatech") -> OpDefinition:
+def build_qatech_wait_for_run_op(name: str = "qatech_wait_for_run_op", resource_key: str = "qatech") -> OpDefinition:
     """An op that waits for a run and outputs its final status (a dict); a run that did not pass raises
-    ``Failure`` with the run URL, status, result and failing test cases."""
+    ``Failure`` with the run URL, status, result and failing test cases.
+
+    Its config is :class:`QATechWaitConfig`; its input the run short ID. ``qatech_wait_for_run_op`` is
+    this op with the default name and resource key.
+
+    Examples:
+        .. code-block:: python
+
+            run_config = {
+                "ops": {"qatech_wait_for_run_op": {"config": {"poll_interval": 30, "timeout": 7200}}},
+            }
+    """
 
     @op(
         name=name,
@@ -141,8 +175,22 @@ def build_qatech_wait_for_run_op(name: str = "qatech_wait_for_run", resource_key
     return _wait
 
 
-def build_qatech_rerun_op(name: str = "qatech_rerun", resource_key: str = "qatech") -> OpDefinition:
-    """An op that reruns a run (failed test cases only by default) and outputs the new short ID."""
+def build_qatech_rerun_op(name: str = "qatech_rerun_op", resource_key: str = "qatech") -> OpDefinition:
+    """An op that reruns a run (failed test cases only by default) and outputs the new short ID.
+
+    Its config is :class:`QATechRerunConfig`; its input the run short ID. ``qatech_rerun_op`` is this op
+    with the default name and resource key.
+
+    Examples:
+        .. code-block:: python
+
+            @dg.job
+            def deflake():
+                qatech_wait_for_run_op(qatech_rerun_op(qatech_start_run_op()))
+
+
+            run_config = {"ops": {"qatech_rerun_op": {"config": {"failed_only": False}}}}  # rerun everything
+    """
 
     @op(
         name=name,
@@ -154,10 +202,9 @@ def build_qatech_rerun_op(name: str = "qatech_rerun", resource_key: str = "qatec
     )
     def _rerun(context: OpExecutionContext, config: QATechRerunConfig, run_short_id: str) -> Any:
         client = getattr(context.resources, resource_key).get_client()
-        failed_only = config.failed_only and not config.project_test_case_ids
         try:
             run = client.rerun(
-                run_short_id, failed_only=failed_only, project_test_case_ids=config.project_test_case_ids
+                run_short_id, failed_only=config.failed_only, project_test_case_ids=config.project_test_case_ids
             )
         except QATechError as exc:
             raise failure_from_error(exc) from None

@@ -8,16 +8,29 @@ from dagster import ConfigurableResource
 from pydantic import Field, PrivateAttr
 
 from qatech_orchestration.defaults import DEFAULT_BASE_URL
+from qatech_orchestration.settings import DEFAULT_HTTP_SETTINGS as _D
+from qatech_orchestration.settings import HTTP_SETTING_NAMES
+from qatech_orchestration.settings import HTTP_SETTINGS as _DOC
 
 if TYPE_CHECKING:
     from qatech_orchestration.client import QATechClient
 
 
 class QATechResource(ConfigurableResource):  # type: ignore[type-arg]
-    """Connection settings for QA.tech's API.
+    """Connection settings for QA.tech's API; :meth:`get_client` hands out the core client.
 
-    Keep the token out of code and run config: ``QATechResource(api_token=dg.EnvVar("QATECH_API_TOKEN"))``.
-    It is never logged, shown in reprs, or put into Dagster events or metadata.
+    The HTTP settings have the names of ``QATechClient``'s arguments and of the Airflow connection's extra.
+    The token is never logged, shown in reprs, or put into Dagster events or metadata.
+
+    Examples:
+        .. code-block:: python
+
+            import dagster as dg
+            from dagster_resource import QATechResource
+
+            defs = dg.Definitions(
+                resources={"qatech": QATechResource(api_token=dg.EnvVar("QATECH_API_TOKEN"), read_timeout=60)},
+            )
     """
 
     api_token: str = Field(
@@ -29,14 +42,15 @@ class QATechResource(ConfigurableResource):  # type: ignore[type-arg]
     project_short_id: str | None = Field(
         default=None, description="proj_...; required with organization-scoped API keys."
     )
-    request_timeout: float = Field(default=30.0, description="Seconds to wait for each HTTP read.")
-    connect_timeout: float = Field(default=10.0, description="Seconds to wait for a connection.")
-    max_retries: int = Field(default=4, description="Retries of status reads (runs are never re-sent).")
-    backoff_factor: float = Field(default=1.0, description="First retry delay in seconds, doubled each time.")
-    backoff_max: float = Field(default=30.0, description="Longest delay between two retries, in seconds.")
+    connect_timeout: float = Field(default=_D.connect_timeout, description=_DOC["connect_timeout"])
+    read_timeout: float = Field(default=_D.read_timeout, description=_DOC["read_timeout"])
+    max_retries: int = Field(default=_D.max_retries, description=_DOC["max_retries"])
+    backoff_factor: float = Field(default=_D.backoff_factor, description=_DOC["backoff_factor"])
+    backoff_max: float = Field(default=_D.backoff_max, description=_DOC["backoff_max"])
+    retry_after_max: float = Field(default=_D.retry_after_max, description=_DOC["retry_after_max"])
 
-    # Any, not QATechClient: requests is imported when the first client is built, not with the code location.
-    _client: Any = PrivateAttr(default=None)
+    # requests is imported when the first client is built, not when the code location loads.
+    _client: QATechClient | None = PrivateAttr(default=None)
 
     def get_client(self) -> QATechClient:
         """The core :class:`~qatech_orchestration.QATechClient`, built once per resource instance."""
@@ -47,13 +61,9 @@ class QATechResource(ConfigurableResource):  # type: ignore[type-arg]
                 self.api_token,
                 base_url=self.base_url,
                 project_short_id=self.project_short_id,
-                timeout=(self.connect_timeout, self.request_timeout),
-                max_retries=self.max_retries,
-                backoff_factor=self.backoff_factor,
-                backoff_max=self.backoff_max,
+                **{name: getattr(self, name) for name in HTTP_SETTING_NAMES},
             )
-        client: QATechClient = self._client
-        return client
+        return self._client
 
     def __repr__(self) -> str:
         project = f", project_short_id={self.project_short_id!r}" if self.project_short_id else ""

@@ -55,8 +55,8 @@ def qatech_nightly_regression() -> None:
 
 NIGHTLY_RUN_CONFIG = {
     "ops": {
-        "qatech_start_run": {"config": {"test_plan_short_id": "pln_nightly-regression_k2P9"}},
-        "qatech_wait_for_run": {"config": {"poll_interval": POLL, "timeout": 7200}},
+        "qatech_start_run_op": {"config": {"test_plan_short_id": "pln_nightly-regression_k2P9"}},
+        "qatech_wait_for_run_op": {"config": {"poll_interval": POLL, "timeout": 7200}},
     }
 }
 nightly_schedule = dg.ScheduleDefinition(

@@ -37,6 +37,8 @@ from qatech_orchestration.models import (
 )
 from qatech_orchestration.outcome import RunOutcome, judge_run, raise_for_outcome, run_summary
 from qatech_orchestration.request_builder import START_RUN_FIELDS, build_rerun_body, build_start_run_body
+from qatech_orchestration.request_model import RERUN_FAILED_ONLY_DEFAULT, StartRunFields
+from qatech_orchestration.settings import HttpSettings
 
 if TYPE_CHECKING:
     from qatech_orchestration.client import QATechClient
@@ -59,9 +61,11 @@ def __getattr__(name: str) -> Any:
 
 __all__ = [
     "DEFAULT_BASE_URL",
+    "RERUN_FAILED_ONLY_DEFAULT",
     "START_RUN_FIELDS",
     "ApplicationOverride",
     "ExistingEnvironment",
+    "HttpSettings",
     "PreviewEnvironment",
     "QATechAuthError",
     "QATechBadResponseError",
@@ -80,6 +84,7 @@ __all__ = [
     "RunOutcome",
     "RunStatus",
     "SlackNotification",
+    "StartRunFields",
     "StartedRun",
     "TestCaseResult",
     "TestPlan",

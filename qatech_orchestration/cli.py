@@ -18,7 +18,7 @@ import json
 import logging
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from qatech_orchestration.client import QATechClient
@@ -26,6 +26,7 @@ from qatech_orchestration.defaults import DEFAULT_BASE_URL
 from qatech_orchestration.errors import QATechError, QATechValidationError, QATechWaitTimeout
 from qatech_orchestration.models import RunStatus, StartedRun
 from qatech_orchestration.outcome import judge_run, run_summary
+from qatech_orchestration.request_model import START_RUN
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_API, EXIT_TIMEOUT = 0, 1, 2, 3, 4
 
@@ -68,6 +69,63 @@ def _add_wait_flags(parser: argparse.ArgumentParser, *, optional: bool) -> None:
     parser.add_argument("--fail-on-skipped", action="store_true", help="exit 1 when every test case was skipped")
 
 
+#: Shortcut flags for start-run fields, beside the flags derived from the request model.
+_SHORTCUTS: dict[str, tuple[str, Callable[[str], Any], str, str]] = {
+    "test_plan_short_id": ("--test-plan", str, "PLN", "same as --test-plan-short-id"),
+    "applications": ("--application", _application, "APP=URL", "APP=URL, APP=env_..., or a JSON object; repeatable"),
+    "notifications": ("--notify-slack", _notification, "CHANNEL[:WHEN]", "WHEN is always or failure; repeatable"),
+    "test_case_ids": ("--test-case-id", str, "ID", "one test case ID; repeatable"),
+}
+#: Start-run fields that are global options (they apply to every command).
+_GLOBAL_FIELDS = ("project_short_id",)
+
+
+def start_run_flag(name: str) -> str:
+    """The flag of a start-run field: ``--branch``, ``--commit-hash``, ``--applications-json``..."""
+    field = START_RUN[name]
+    return f"--{name.replace('_', '-')}" + ("-json" if field.structured else "")
+
+
+def _add_start_run_flags(parser: argparse.ArgumentParser) -> None:
+    """One flag per field of the request model (JSON for lists and objects), plus the shortcuts."""
+    for field in START_RUN:
+        if field.name in _GLOBAL_FIELDS:
+            continue
+        flag = start_run_flag(field.name)
+        dest = f"json_{field.name}" if field.structured else field.name
+        choices = field.choices or None
+        metavar = "JSON" if field.structured else None
+        parser.add_argument(flag, dest=dest, choices=choices, metavar=metavar, help=field.doc.replace("%", "%%"))
+        if field.name in _SHORTCUTS:
+            short, parse, metavar, text = _SHORTCUTS[field.name]
+            if field.structured:
+                parser.add_argument(
+                    short, dest=f"each_{field.name}", action="append", type=parse, metavar=metavar, help=text
+                )
+            else:
+                parser.add_argument(short, dest=field.name, metavar=metavar, help=text)
+
+
+def _start_run_values(args: argparse.Namespace) -> dict[str, Any]:
+    """The start-run fields given on the command line (JSON flags and repeated shortcuts combined)."""
+    values: dict[str, Any] = {}
+    for field in START_RUN:
+        if field.name in _GLOBAL_FIELDS:
+            continue
+        if not field.structured:
+            values[field.name] = getattr(args, field.name)
+            continue
+        text = getattr(args, f"json_{field.name}")
+        value = _json_arg(start_run_flag(field.name), text) if text is not None else None
+        each = getattr(args, f"each_{field.name}", None)
+        if each:
+            if value is not None and not isinstance(value, list):
+                raise QATechValidationError("must be a JSON array", field=start_run_flag(field.name))
+            value = [*(value or []), *each]
+        values[field.name] = value
+    return values
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="qatech-orchestration",
@@ -85,30 +143,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
 
     start = sub.add_parser("start", help="start a run (POST /run)")
-    start.add_argument("--test-plan", dest="test_plan_short_id", help="pln_... (default: project's plan)")
-    start.add_argument(
-        "--application",
-        dest="applications",
-        action="append",
-        type=_application,
-        help="APP=URL, APP=env_..., or a JSON override object; repeatable",
-    )
-    start.add_argument("--applications-json", help="the API's applications array as JSON")
-    start.add_argument(
-        "--notify-slack",
-        dest="notifications",
-        action="append",
-        type=_notification,
-        help="CHANNEL or CHANNEL:failure or a JSON object; repeatable",
-    )
-    start.add_argument("--trigger", choices=("API", "GITHUB"))
-    start.add_argument("--actor")
-    start.add_argument("--branch")
-    start.add_argument("--commit-hash")
-    start.add_argument("--commit-message")
-    start.add_argument("--repository", help="owner/repo")
-    start.add_argument("--test-case-id", dest="test_case_ids", action="append")
-    start.add_argument("--parameters-json", help="the API's parameters object as JSON")
+    _add_start_run_flags(start)
     _add_wait_flags(start, optional=True)
 
     status = sub.add_parser("status", help="print a run's status (GET /run/{shortId})")
@@ -117,7 +152,13 @@ def build_parser() -> argparse.ArgumentParser:
 
     rerun = sub.add_parser("rerun", help="rerun a run (POST /run/{shortId})")
     rerun.add_argument("short_id")
-    rerun.add_argument("--failed-only", action="store_true", help="rerun failed/skipped test cases only")
+    rerun.add_argument(
+        "--failed-only",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="rerun only failed, skipped and errored test cases (the default, unless --test-case-id is given); "
+        "--no-failed-only reruns every test case",
+    )
     rerun.add_argument("--test-case-id", dest="project_test_case_ids", action="append", help="UUID")
     _add_wait_flags(rerun, optional=True)
 
@@ -171,25 +212,7 @@ def _run(args: argparse.Namespace, out: _Printer) -> int:
         raise QATechValidationError("set the QATECH_API_TOKEN environment variable", field="QATECH_API_TOKEN")
     client = QATechClient(token, base_url=args.base_url, project_short_id=args.project_short_id)
     if args.command == "start":
-        applications = args.applications
-        if args.applications_json:
-            applications = [
-                *(applications or []),
-                *_as_list(_json_arg("--applications-json", args.applications_json)),
-            ]
-        run = client.start_run(
-            test_plan_short_id=args.test_plan_short_id,
-            applications=applications,
-            notifications=args.notifications,
-            trigger=args.trigger,
-            actor=args.actor,
-            branch=args.branch,
-            commit_hash=args.commit_hash,
-            commit_message=args.commit_message,
-            repository=args.repository,
-            test_case_ids=args.test_case_ids,
-            parameters=_json_arg("--parameters-json", args.parameters_json) if args.parameters_json else None,
-        )
+        run = client.start_run(**_start_run_values(args))
         out.started(run)
         return _wait(client, run.short_id, run.url, args, out) if args.wait else out.finish(EXIT_OK)
     if args.command == "rerun":
@@ -202,12 +225,6 @@ def _run(args: argparse.Namespace, out: _Printer) -> int:
         return _wait(client, args.short_id, None, args, out)
     out.status(client.get_run(args.short_id, test_cases=args.test_cases))
     return out.finish(EXIT_OK)
-
-
-def _as_list(value: Any) -> list[Any]:
-    if not isinstance(value, list):
-        raise QATechValidationError("must be a JSON array of application overrides", field="--applications-json")
-    return value
 
 
 def main(argv: Sequence[str] | None = None) -> int:

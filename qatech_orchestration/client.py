@@ -7,10 +7,10 @@ import re
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import requests
-from urllib3.exceptions import NewConnectionError
+from urllib3.exceptions import MaxRetryError, NewConnectionError
 
 from qatech_orchestration._version import __version__
 from qatech_orchestration.defaults import DEFAULT_BASE_URL
@@ -22,19 +22,26 @@ from qatech_orchestration.errors import (
     QATechWaitTimeout,
     error_for_status,
 )
-from qatech_orchestration.models import ApplicationOverride, RunStatus, SlackNotification, StartedRun
-from qatech_orchestration.request_builder import (
-    build_rerun_body,
-    build_start_run_body,
+from qatech_orchestration.models import RunStatus, StartedRun
+from qatech_orchestration.request_builder import build_rerun_body, build_start_run_body, check_test_cases_filter
+from qatech_orchestration.retry import RetryPolicy, parse_retry_after
+from qatech_orchestration.settings import DEFAULT_HTTP_SETTINGS, HttpSettings
+from qatech_orchestration.validation import (
+    check_non_negative_number,
+    check_positive_number,
     check_run_short_id,
     check_short_id,
-    check_test_cases_filter,
 )
-from qatech_orchestration.retry import RETRYABLE_STATUS, RetryPolicy, parse_retry_after
+
+if TYPE_CHECKING:
+    from typing_extensions import Unpack
+
+    from qatech_orchestration.request_model import StartRunFields
 
 log = logging.getLogger(__name__)
 
 USER_AGENT = f"qatech-orchestration/{__version__}"
+_MAY_HAVE_STARTED = "a run may have started: check the dashboard before starting again"
 
 
 def check_api_token(api_token: Any) -> str:
@@ -61,19 +68,24 @@ def normalize_base_url(base_url: Any) -> str:
     return base_url.rstrip("/")
 
 
-def _not_sent(exc: requests.RequestException) -> bool:
-    """True when the connection was never established, so the request cannot have reached QA.tech."""
+def connection_opened(exc: requests.RequestException) -> bool:
+    """False when the connection was never established, so the request cannot have reached QA.tech.
+
+    requests has a class of its own only for a connect timeout; a refused connection is a ``ConnectionError``
+    carrying urllib3's ``NewConnectionError``, urllib3's own name for "the connection never opened".
+    """
     if isinstance(exc, requests.exceptions.ConnectTimeout):
-        return True
-    if isinstance(exc, requests.exceptions.ConnectionError):
-        reason = exc.args[0] if exc.args else None
-        reason = getattr(reason, "reason", reason)
-        return isinstance(reason, NewConnectionError)
-    return False
+        return False
+    reason = exc.args[0] if exc.args else None
+    if isinstance(reason, MaxRetryError):
+        reason = reason.reason
+    return not isinstance(reason, NewConnectionError)
 
 
 class QATechClient:
     """A client of QA.tech's REST API v1.
+
+    One client may be shared by threads (``requests.Session`` is used for independent requests only).
 
     Args:
         api_token: a project API token (Settings -> Integrations -> API) or an organization API key.
@@ -81,9 +93,8 @@ class QATechClient:
         base_url: the API root, ``https://api.qa.tech/v1`` by default (the emulator's ``base_url`` in tests).
         project_short_id: ``proj_...``; required with organization-scoped keys. Sent in the body of POSTs
             and as the ``projectShortId`` query parameter of GETs.
-        timeout: seconds to wait for a connection and for each read (one number, or ``(connect, read)``).
-        max_retries, backoff_factor, backoff_max, retry_after_max: see :class:`RetryPolicy`. They apply to
-            reads; runs are only re-sent when the connection was never established.
+        connect_timeout, read_timeout, max_retries, backoff_factor, backoff_max, retry_after_max: see
+            :class:`~qatech_orchestration.settings.HttpSettings` (the same names everywhere).
         session: a ``requests.Session`` to use (one is created otherwise).
         sleep: the function used to wait (tests pass a fake one).
     """
@@ -94,26 +105,29 @@ class QATechClient:
         *,
         base_url: str = DEFAULT_BASE_URL,
         project_short_id: str | None = None,
-        timeout: float | tuple[float, float] = (10.0, 30.0),
-        max_retries: int = 4,
-        backoff_factor: float = 1.0,
-        backoff_max: float = 30.0,
-        retry_after_max: float = 120.0,
+        connect_timeout: float = DEFAULT_HTTP_SETTINGS.connect_timeout,
+        read_timeout: float = DEFAULT_HTTP_SETTINGS.read_timeout,
+        max_retries: int = DEFAULT_HTTP_SETTINGS.max_retries,
+        backoff_factor: float = DEFAULT_HTTP_SETTINGS.backoff_factor,
+        backoff_max: float = DEFAULT_HTTP_SETTINGS.backoff_max,
+        retry_after_max: float = DEFAULT_HTTP_SETTINGS.retry_after_max,
         session: requests.Session | None = None,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         self._api_token = check_api_token(api_token)
         self.base_url = normalize_base_url(base_url)
         self.project_short_id = (
-            check_short_id("project_short_id", project_short_id, "proj") if project_short_id else None
+            check_short_id(project_short_id, "project_short_id", prefix="proj") if project_short_id else None
         )
-        self.timeout = timeout
-        self.retry = RetryPolicy(
+        self.settings = HttpSettings(
+            connect_timeout=connect_timeout,
+            read_timeout=read_timeout,
             max_retries=max_retries,
             backoff_factor=backoff_factor,
             backoff_max=backoff_max,
             retry_after_max=retry_after_max,
         )
+        self.retry = RetryPolicy.from_settings(self.settings)
         self._sleep = sleep
         self._session = session or requests.Session()
         self._session.headers.update(
@@ -141,44 +155,17 @@ class QATechClient:
     # Endpoints
     # ------------------------------------------------------------------------------------------
 
-    def start_run(
-        self,
-        *,
-        test_plan_short_id: str | None = None,
-        applications: Sequence[ApplicationOverride | Mapping[str, Any]] | None = None,
-        notifications: Sequence[SlackNotification | Mapping[str, Any]] | None = None,
-        trigger: str | None = None,
-        actor: str | None = None,
-        branch: str | None = None,
-        commit_hash: str | None = None,
-        commit_message: str | None = None,
-        repository: str | None = None,
-        project_short_id: str | None = None,
-        test_case_ids: Sequence[str] | None = None,
-        parameters: Mapping[str, Any] | None = None,
-    ) -> StartedRun:
+    def start_run(self, **fields: Unpack[StartRunFields]) -> StartedRun:
         """Start a run (``POST /run``). The fields are those of :func:`build_start_run_body`.
 
-        Never retried once the request may have reached QA.tech: each call spends the customer's quota.
+        ``project_short_id`` defaults to the client's. Never retried once the request may have reached
+        QA.tech: each call spends the customer's quota.
         """
-        body = build_start_run_body(
-            test_plan_short_id=test_plan_short_id,
-            applications=applications,
-            notifications=notifications,
-            trigger=trigger,
-            actor=actor,
-            branch=branch,
-            commit_hash=commit_hash,
-            commit_message=commit_message,
-            repository=repository,
-            project_short_id=project_short_id or self.project_short_id,
-            test_case_ids=test_case_ids,
-            parameters=parameters,
-        )
+        if fields.get("project_short_id") is None and self.project_short_id:
+            fields["project_short_id"] = self.project_short_id
+        body = build_start_run_body(**fields)
         payload = self._request("POST", "/run", json_body=body)
-        started = self._parse_started(payload, "POST", "/run")
-        log.info("Started QA.tech run %s: %s", started.short_id, started.url)
-        return started
+        return self._parse_started(payload, "POST", "/run", None)
 
     def get_run(self, short_id: str, test_cases: str | None = None) -> RunStatus:
         """Read a run's status (``GET /run/{shortId}``).
@@ -196,16 +183,19 @@ class QATechClient:
         try:
             return RunStatus.from_api(payload)
         except QATechBadResponseError as exc:
-            raise self._bad_response(exc, "GET", path, short_id) from None
+            raise self._bad_response(exc.message, "GET", path, short_id) from None
 
     def rerun(
         self,
         short_id: str,
         *,
-        failed_only: bool = False,
+        failed_only: bool | None = None,
         project_test_case_ids: Sequence[str] | None = None,
     ) -> StartedRun:
-        """Rerun a run (``POST /run/{shortId}``); returns the *new* run. Not retried once sent."""
+        """Rerun a run (``POST /run/{shortId}``); returns the *new* run. Not retried once sent.
+
+        Only the failed, skipped and errored test cases by default (see :func:`build_rerun_body`).
+        """
         check_run_short_id(short_id)
         body = build_rerun_body(
             failed_only=failed_only,
@@ -214,9 +204,7 @@ class QATechClient:
         )
         path = f"/run/{short_id}"
         payload = self._request("POST", path, json_body=body, run_short_id=short_id)
-        started = self._parse_started(payload, "POST", path)
-        log.info("Rerun of QA.tech run %s started as %s: %s", short_id, started.short_id, started.url)
-        return started
+        return self._parse_started(payload, "POST", path, short_id)
 
     def wait_for_run(
         self,
@@ -237,18 +225,19 @@ class QATechClient:
             QATechWaitTimeout: no terminal status within ``timeout`` seconds (the QA.tech run goes on).
         """
         check_run_short_id(short_id)
-        if poll_interval <= 0 or timeout < 0:
-            raise QATechValidationError("must be > 0 (and timeout >= 0)", field="poll_interval")
+        check_positive_number(poll_interval, "poll_interval")
+        check_non_negative_number(timeout, "timeout")
         deadline = time.monotonic() + timeout
         warned: set[str] = set()
         while True:
             try:
                 status = self.get_run(short_id, test_cases=test_cases)
             except QATechError as exc:
-                exc.run_url = exc.run_url or run_url  # so the message names the run to look at
+                if run_url and not exc.run_url:
+                    raise exc.evolve(run_url=run_url) from None  # so the message names the run to look at
                 raise
             if run_url and not status.url:
-                status = _with_url(status, run_url)
+                status = replace(status, url=run_url)
             if on_poll is not None:
                 on_poll(status)
             if status.is_terminal:
@@ -284,37 +273,24 @@ class QATechClient:
         run_short_id: str | None = None,
     ) -> Any:
         url = f"{self.base_url}{path}"
-        is_read = method == "GET"
+        timeout = (self.settings.connect_timeout, self.settings.read_timeout)
         attempt = 0
         while True:
             attempt += 1
             retry_after: float | None = None
             try:
-                response = self._session.request(
-                    method, url, json=json_body, params=params or None, timeout=self.timeout
-                )
+                response = self._session.request(method, url, json=json_body, params=params or None, timeout=timeout)
             except requests.RequestException as exc:
-                may_retry = is_read or _not_sent(exc)
-                error: QATechError = QATechConnectionError(
-                    self._redact(f"no answer from QA.tech ({type(exc).__name__}: {exc})"),
-                    method=method,
-                    path=path,
-                    run_short_id=run_short_id,
-                )
-                if not is_read and not _not_sent(exc):
-                    # The request may have started a run: retrying could start a second one.
-                    error.retryable = False
-                    error.message += (
-                        "; the request may have reached QA.tech, so it was not re-sent: check the "
-                        "dashboard before starting again"
-                    )
+                opened = connection_opened(exc)
+                retry = self.retry.should_retry(method, attempt, connection_opened=opened)
+                error: QATechError = self._no_answer(exc, method, path, run_short_id, may_have_arrived=opened)
             else:
                 if 200 <= response.status_code < 300:
                     return self._decode(response, method, path, run_short_id)
                 error = self._http_error(response, method, path, run_short_id)
-                may_retry = is_read and response.status_code in RETRYABLE_STATUS
+                retry = self.retry.should_retry(method, attempt, status_code=response.status_code)
                 retry_after = parse_retry_after(response.headers.get("Retry-After"))
-            if not may_retry or attempt > self.retry.max_retries:
+            if not retry:
                 raise error
             delay = self.retry.delay(attempt, retry_after)
             log.warning(
@@ -328,22 +304,39 @@ class QATechClient:
             )
             self._sleep(delay)
 
+    def _no_answer(
+        self,
+        exc: requests.RequestException,
+        method: str,
+        path: str,
+        run_short_id: str | None,
+        *,
+        may_have_arrived: bool,
+    ) -> QATechConnectionError:
+        message = f"no answer from QA.tech ({type(exc).__name__}: {exc})"
+        sent_a_run = method != "GET" and may_have_arrived
+        if sent_a_run:
+            message += f"; the request may have reached QA.tech, so it was not re-sent: {_MAY_HAVE_STARTED}"
+        return QATechConnectionError(
+            self._redact(message),
+            method=method,
+            path=path,
+            run_short_id=run_short_id,
+            retryable=False if sent_a_run else None,
+        )
+
     def _decode(self, response: requests.Response, method: str, path: str, run_short_id: str | None) -> Any:
         try:
             return response.json()
         except ValueError:
             snippet = self._redact(response.text[:200])
-            error = QATechBadResponseError(
+            raise self._bad_response(
                 f"QA.tech answered HTTP {response.status_code} with a body that is not JSON: {snippet!r}",
+                method,
+                path,
+                run_short_id,
                 status_code=response.status_code,
-                method=method,
-                path=path,
-                run_short_id=run_short_id,
-            )
-            if method != "GET":
-                error.retryable = False
-                error.message += "; QA.tech accepted the request, so a run may have started: check the dashboard"
-            raise error from None
+            ) from None
 
     def _http_error(self, response: requests.Response, method: str, path: str, run_short_id: str | None) -> QATechError:
         message = ""
@@ -370,25 +363,32 @@ class QATechClient:
             run_short_id=run_short_id,
         )
 
-    def _parse_started(self, payload: Any, method: str, path: str) -> StartedRun:
+    def _parse_started(self, payload: Any, method: str, path: str, rerun_of: str | None) -> StartedRun:
         try:
-            return StartedRun.from_api(payload)
+            started = StartedRun.from_api(payload)
         except QATechBadResponseError as exc:
-            error = self._bad_response(exc, method, path, None)
-            error.retryable = False
-            error.message += "; QA.tech accepted the request, so a run may have started: check the dashboard"
-            raise error from None
+            raise self._bad_response(exc.message, method, path, rerun_of) from None
+        if rerun_of:
+            log.debug("Rerun of QA.tech run %s started as %s: %s", rerun_of, started.short_id, started.url)
+        else:
+            log.debug("Started QA.tech run %s: %s", started.short_id, started.url)
+        return started
 
     def _bad_response(
-        self, exc: QATechBadResponseError, method: str, path: str, short_id: str | None
+        self, message: str, method: str, path: str, short_id: str | None, status_code: int = 200
     ) -> QATechBadResponseError:
+        """A 2xx answer that is not the documented JSON. After a POST, QA.tech accepted the request."""
+        started = method != "GET"
+        if started:
+            message += f"; QA.tech accepted the request, so {_MAY_HAVE_STARTED}"
         return QATechBadResponseError(
-            self._redact(exc.message), status_code=200, method=method, path=path, run_short_id=short_id
+            self._redact(message),
+            status_code=status_code,
+            method=method,
+            path=path,
+            run_short_id=short_id,
+            retryable=False if started else None,
         )
 
     def _redact(self, text: str) -> str:
         return text.replace(self._api_token, "***")
-
-
-def _with_url(status: RunStatus, url: str) -> RunStatus:
-    return replace(status, url=url)

@@ -3,11 +3,25 @@
 Every exception derives from :class:`QATechError` and carries what a user needs to act on it: the HTTP
 status, the server's ``message``, the method and path of the request, and the run short ID and URL where
 they are known. None of them ever holds the API token.
+
+An error's text is built once, in ``__init__``; to add context (a run URL), :meth:`QATechError.evolve`
+returns a new error. Errors pickle and copy with every attribute intact, so they survive Celery workers,
+multiprocess executors and Dagster's run workers.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, TypeVar
+
+_E = TypeVar("_E", bound="QATechError")
+
+
+def _restore(cls: type[QATechError], state: dict[str, Any]) -> QATechError:
+    """Unpickle without running ``__init__`` again (it would prefix the field name twice)."""
+    error = cls.__new__(cls)
+    error.__dict__.update(state)
+    Exception.__init__(error, state["text"])
+    return error
 
 
 class QATechError(Exception):
@@ -20,10 +34,12 @@ class QATechError(Exception):
         path: path of the failed request relative to the base URL, if any.
         run_short_id: the QA.tech run concerned, where known.
         run_url: the dashboard URL of that run, where known.
+        retryable: whether retrying the same operation later may succeed (the orchestrator adapters map it
+            to Airflow retries and Dagster's ``Failure(allow_retries=...)``). Defaults per class.
     """
 
-    #: Whether retrying the same operation later may succeed (used by the orchestrator adapters).
-    retryable: bool = False
+    #: The class's default for :attr:`retryable`.
+    default_retryable: bool = False
 
     def __init__(
         self,
@@ -34,6 +50,7 @@ class QATechError(Exception):
         path: str | None = None,
         run_short_id: str | None = None,
         run_url: str | None = None,
+        retryable: bool | None = None,
     ) -> None:
         self.message = message
         self.status_code = status_code
@@ -41,18 +58,36 @@ class QATechError(Exception):
         self.path = path
         self.run_short_id = run_short_id
         self.run_url = run_url
-        super().__init__(message)
+        self.retryable = self.default_retryable if retryable is None else retryable
+        self.text = self._format()
+        super().__init__(self.text)
 
-    def __str__(self) -> str:
-        parts = []
+    def _init_kwargs(self) -> dict[str, Any]:
+        """The keyword arguments that rebuild this error (subclasses add theirs)."""
+        return {
+            "status_code": self.status_code,
+            "method": self.method,
+            "path": self.path,
+            "run_short_id": self.run_short_id,
+            "run_url": self.run_url,
+            "retryable": self.retryable,
+        }
+
+    def evolve(self: _E, **changes: Any) -> _E:
+        """A copy of this error with some attributes changed (``message`` included), its text rebuilt."""
+        kwargs = {**self._init_kwargs(), **changes}
+        message = kwargs.pop("message", self.message)
+        new = type(self)(message, **kwargs)
+        new.__cause__, new.__traceback__ = self.__cause__, self.__traceback__
+        return new
+
+    def _format(self) -> str:
+        text = self.message
         if self.method and self.path:
             where = f"{self.method} {self.path}"
-            parts.append(f"{where} -> HTTP {self.status_code}" if self.status_code else where)
+            text = f"{where} -> HTTP {self.status_code}: {text}" if self.status_code else f"{where}: {text}"
         elif self.status_code:
-            parts.append(f"HTTP {self.status_code}")
-        text = self.message
-        if parts:
-            text = f"{parts[0]}: {text}"
+            text = f"HTTP {self.status_code}: {text}"
         if self.run_url:
             if self.run_url not in text:
                 text = f"{text} (run: {self.run_url})"
@@ -60,8 +95,14 @@ class QATechError(Exception):
             text = f"{text} (run: {self.run_short_id})"
         return text
 
+    def __str__(self) -> str:
+        return self.text
+
     def __repr__(self) -> str:
-        return f"{type(self).__name__}({str(self)!r})"
+        return f"{type(self).__name__}({self.text!r})"
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (_restore, (type(self), dict(self.__dict__)))
 
 
 class QATechValidationError(QATechError, ValueError):
@@ -72,6 +113,9 @@ class QATechValidationError(QATechError, ValueError):
         if field and not message.startswith(field):
             message = f"{field}: {message}"
         super().__init__(message, **kwargs)
+
+    def _init_kwargs(self) -> dict[str, Any]:
+        return {**super()._init_kwargs(), "field": self.field}
 
 
 class QATechAuthError(QATechError):
@@ -93,13 +137,13 @@ class QATechNotFoundError(QATechError):
 class QATechRateLimitError(QATechError):
     """HTTP 429 after the client's retries were used up."""
 
-    retryable = True
+    default_retryable = True
 
 
 class QATechServerError(QATechError):
     """HTTP 5xx, or no usable answer at all (connection failure, timeout) after the client's retries."""
 
-    retryable = True
+    default_retryable = True
 
 
 class QATechConnectionError(QATechServerError):
@@ -109,13 +153,13 @@ class QATechConnectionError(QATechServerError):
 class QATechBadResponseError(QATechError):
     """A 2xx answer that is not the documented JSON (HTML page, truncated body, missing keys)."""
 
-    retryable = True
+    default_retryable = True
 
 
 class QATechWaitTimeout(QATechError):
     """The run did not reach a terminal status before the wait's deadline. The QA.tech run goes on."""
 
-    retryable = True
+    default_retryable = True
 
 
 class QATechRunFailed(QATechError):
@@ -128,6 +172,9 @@ class QATechRunFailed(QATechError):
     def __init__(self, message: str, *, status: Any, **kwargs: Any) -> None:
         self.status = status
         super().__init__(message, **kwargs)
+
+    def _init_kwargs(self) -> dict[str, Any]:
+        return {**super()._init_kwargs(), "status": self.status}
 
 
 def error_for_status(status_code: int) -> type[QATechError]:

@@ -11,6 +11,7 @@ strictly enough that a 2xx answer which is not the documented JSON raises
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -62,16 +63,22 @@ class ExistingEnvironment:
 
 @dataclass(frozen=True)
 class ApplicationOverride:
-    """Per-run override of one application's environment and/or device preset."""
+    """Per-run override of one application's environment and/or device preset.
+
+    ``environment`` is a :class:`PreviewEnvironment`, an :class:`ExistingEnvironment`, or the API's own dict
+    (``{"url": ...}`` or ``{"shortId": ...}``); it is validated when the request is built.
+    """
 
     application_short_id: str
-    environment: PreviewEnvironment | ExistingEnvironment | None = None
+    environment: PreviewEnvironment | ExistingEnvironment | Mapping[str, Any] | None = None
     device_preset_short_id: str | None = None
 
     def to_api(self) -> dict[str, Any]:
         body: dict[str, Any] = {"applicationShortId": self.application_short_id}
-        if self.environment is not None:
+        if isinstance(self.environment, PreviewEnvironment | ExistingEnvironment):
             body["environment"] = self.environment.to_api()
+        elif self.environment is not None:
+            body["environment"] = self.environment
         if self.device_preset_short_id is not None:
             body["devicePresetShortId"] = self.device_preset_short_id
         return body
@@ -189,9 +196,13 @@ class TestCaseResult:
         )
 
     @property
+    def passed(self) -> bool:
+        return self.result == PASSED
+
+    @property
     def failed(self) -> bool:
-        """True unless this test case passed (failed, skipped, errored or unfinished)."""
-        return self.result != PASSED
+        """True only for a FAILED result (not for skipped, errored or unfinished test cases)."""
+        return self.result == FAILED
 
     def summary(self) -> str:
         """``name: resultTitle`` (or its result when QA.tech gave no title)."""
@@ -215,7 +226,7 @@ class RunStatus:
     url: str | None = None
 
     @classmethod
-    def from_api(cls, payload: Any, *, url: str | None = None) -> RunStatus:
+    def from_api(cls, payload: Any) -> RunStatus:
         what = "the run status"
         cases = _require(payload, "runTestCases", list, what)
         return cls(
@@ -224,7 +235,6 @@ class RunStatus:
             status=_require(payload, "status", str, what),
             result=_require(payload, "result", str, what, nullable=True),
             test_cases=tuple(TestCaseResult.from_api(c) for c in cases),
-            url=url,
         )
 
     @property
@@ -248,8 +258,13 @@ class RunStatus:
 
     @property
     def failed_test_cases(self) -> tuple[TestCaseResult, ...]:
-        """The test cases that did not pass (as far as this answer lists them)."""
+        """The test cases whose result is FAILED (as far as this answer lists them)."""
         return tuple(c for c in self.test_cases if c.failed)
+
+    @property
+    def unsuccessful_test_cases(self) -> tuple[TestCaseResult, ...]:
+        """The test cases that did not pass: failed, skipped, errored or unfinished (what messages list)."""
+        return tuple(c for c in self.test_cases if not c.passed)
 
     @property
     def state_label(self) -> str:

@@ -41,7 +41,7 @@ class RunOutcome:
 
 def failing_test_case_lines(status: RunStatus, limit: int = MAX_LISTED_TEST_CASES) -> list[str]:
     """``name: resultTitle`` for each test case that did not pass, at most ``limit`` (plus a tail line)."""
-    failing = status.failed_test_cases
+    failing = status.unsuccessful_test_cases
     lines = [case.summary() for case in failing[:limit]]
     if len(failing) > limit:
         lines.append(f"... and {len(failing) - limit} more")
@@ -93,6 +93,6 @@ def run_summary(status: RunStatus) -> dict[str, Any]:
         "test_cases_failed": results.count("FAILED"),
         "test_cases_skipped": results.count("SKIPPED"),
         "failing_test_cases": [
-            {"name": c.name, "result": c.result, "result_title": c.result_title} for c in status.failed_test_cases
+            {"name": c.name, "result": c.result, "result_title": c.result_title} for c in status.unsuccessful_test_cases
         ],
     }

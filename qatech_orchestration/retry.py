@@ -1,18 +1,27 @@
-"""When and how long to wait before retrying a request to QA.tech.
+"""The one retry policy: which failed requests are tried again, and how long to wait first.
 
-Only reads (``GET``) are retried on timeouts, connection errors, 429 and 500/502/503/504. Starting a run
-and rerunning spend the customer's quota and have no idempotency key, so they are retried only when the
+Reads (``GET``) are retried on timeouts, connection errors, 429 and 500/502/503/504. Starting a run and
+rerunning spend the customer's quota and have no idempotency key, so they are retried only when the
 connection was never established: then the request provably did not leave this machine.
+
+Why not urllib3's ``Retry``: it expresses the method and status rules, but it sleeps inside the connection
+pool, where neither a caller's deadline (a wait's time left) nor an async transport can reach it, and it
+honours any ``Retry-After`` uncapped. This policy only decides; each transport does its own waiting, so the
+sync client and any async one share the same decisions.
 """
 
 from __future__ import annotations
 
 import email.utils
+import math
 import random
 import time
 from dataclasses import dataclass
 
+from qatech_orchestration.settings import DEFAULT_HTTP_SETTINGS, HttpSettings
+
 RETRYABLE_STATUS = frozenset({429, 500, 502, 503, 504})
+READ_METHODS = frozenset({"GET"})
 
 
 @dataclass(frozen=True)
@@ -26,16 +35,30 @@ class RetryPolicy:
         retry_after_max: the longest ``Retry-After`` honoured, in seconds (a longer one is capped).
     """
 
-    max_retries: int = 4
-    backoff_factor: float = 1.0
-    backoff_max: float = 30.0
-    retry_after_max: float = 120.0
+    max_retries: int = DEFAULT_HTTP_SETTINGS.max_retries
+    backoff_factor: float = DEFAULT_HTTP_SETTINGS.backoff_factor
+    backoff_max: float = DEFAULT_HTTP_SETTINGS.backoff_max
+    retry_after_max: float = DEFAULT_HTTP_SETTINGS.retry_after_max
 
-    def __post_init__(self) -> None:
-        if self.max_retries < 0:
-            raise ValueError("max_retries must be >= 0")
-        if self.backoff_factor < 0 or self.backoff_max < 0 or self.retry_after_max < 0:
-            raise ValueError("backoff_factor, backoff_max and retry_after_max must be >= 0")
+    @classmethod
+    def from_settings(cls, settings: HttpSettings) -> RetryPolicy:
+        return cls(settings.max_retries, settings.backoff_factor, settings.backoff_max, settings.retry_after_max)
+
+    def should_retry(
+        self, method: str, attempt: int, *, status_code: int | None = None, connection_opened: bool = True
+    ) -> bool:
+        """Whether attempt number ``attempt`` (1-based) of a ``method`` request may be sent again.
+
+        ``status_code`` is the HTTP answer's, or ``None`` when there was no answer; ``connection_opened``
+        is False when the connection was never established (the request cannot have arrived).
+        """
+        if attempt > self.max_retries:
+            return False
+        if not connection_opened:
+            return True
+        if method not in READ_METHODS:
+            return False  # it may have started a run: never re-sent
+        return status_code is None or status_code in RETRYABLE_STATUS
 
     def delay(self, retry_number: int, retry_after: float | None = None) -> float:
         """Seconds to wait before retry ``retry_number`` (1-based).
@@ -56,9 +79,11 @@ def parse_retry_after(value: str | None, *, now: float | None = None) -> float |
         return None
     value = value.strip()
     try:
-        return max(float(value), 0.0)
+        seconds = float(value)
     except ValueError:
         pass
+    else:
+        return max(seconds, 0.0) if math.isfinite(seconds) else None
     try:
         when = email.utils.parsedate_to_datetime(value)
     except (TypeError, ValueError):

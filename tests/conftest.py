@@ -25,5 +25,5 @@ def emulator() -> Iterator[QATechEmulator]:
 
 @pytest.fixture
 def client(emulator: QATechEmulator) -> Iterator[QATechClient]:
-    with QATechClient(TOKEN, base_url=emulator.base_url, backoff_factor=0.01, timeout=5) as c:
+    with QATechClient(TOKEN, base_url=emulator.base_url, backoff_factor=0.01, read_timeout=5) as c:
         yield c

@@ -6,14 +6,17 @@ import json
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
-from airflow_provider.version_compat import BaseHook
+from airflow_provider.version_compat import BaseHook, aget_connection
 from qatech_orchestration.defaults import DEFAULT_BASE_URL
+from qatech_orchestration.settings import HTTP_SETTING_NAMES, HttpSettings
+from qatech_orchestration.validation import check_keys
 
 if TYPE_CHECKING:
     from qatech_orchestration.client import QATechClient
 
-#: Keys the connection's extra may carry, passed on to :class:`~qatech_orchestration.QATechClient`.
-EXTRA_KEYS = ("project_short_id", "timeout", "max_retries", "backoff_factor", "backoff_max", "retry_after_max")
+#: Keys the connection's extra may carry, passed on to :class:`~qatech_orchestration.QATechClient`: the
+#: project, and the HTTP settings under the names the client and the Dagster resource use.
+EXTRA_KEYS = ("project_short_id", *HTTP_SETTING_NAMES)
 #: A run short ID that never exists: reading it tells a good token (404) from a bad one (401/403).
 _PROBE_RUN = "qatech-connection-test"
 
@@ -43,21 +46,16 @@ def client_kwargs_from_connection(conn: Any, project_short_id: str | None = None
     differently. ``project_short_id`` given here wins over the connection's extra.
     """
     extra = _extra(conn)
-    unknown = sorted(set(extra) - {*EXTRA_KEYS, "protocol"})
-    if unknown:
-        from qatech_orchestration import QATechValidationError
-
-        raise QATechValidationError(
-            f"unknown key(s) {', '.join(unknown)} in the extra of connection {conn.conn_id!r}; "
-            f"allowed: {', '.join(EXTRA_KEYS)}",
-            field="extra",
-        )
-    kwargs: dict[str, Any] = {key: extra[key] for key in EXTRA_KEYS if extra.get(key) not in (None, "")}
-    if isinstance(kwargs.get("timeout"), list):
-        kwargs["timeout"] = tuple(kwargs["timeout"])
-    if project_short_id:
-        kwargs["project_short_id"] = project_short_id
-    return {"api_token": conn.password or "", "base_url": base_url_from_connection(conn), **kwargs}
+    check_keys(extra, f"extra of connection {conn.conn_id!r}", (*EXTRA_KEYS, "protocol"))
+    extra.pop("protocol", None)  # part of the base URL (URI-style connections)
+    project = extra.pop("project_short_id", None) or None
+    settings = HttpSettings.from_mapping(extra, f"extra of connection {conn.conn_id!r}")
+    return {
+        "api_token": conn.password or "",
+        "base_url": base_url_from_connection(conn),
+        "project_short_id": project_short_id or project,
+        **settings.as_dict(),
+    }
 
 
 class QATechHook(BaseHook):
@@ -67,8 +65,9 @@ class QATechHook(BaseHook):
 
     - **password** — the API token (QA.tech → Settings → Integrations → API, or an organization key);
     - **host** — the API base URL, ``https://api.qa.tech/v1`` when empty;
-    - **extra** — optional JSON: ``project_short_id`` (needed with organization keys), ``timeout``
-      (seconds, or ``[connect, read]``), ``max_retries``, ``backoff_factor``, ``backoff_max``, ``retry_after_max``.
+    - **extra** — optional JSON: ``project_short_id`` (needed with organization keys), and the client's
+      HTTP settings ``connect_timeout``, ``read_timeout``, ``max_retries``, ``backoff_factor``,
+      ``backoff_max``, ``retry_after_max`` (see ``qatech_orchestration.HttpSettings``).
 
     From the environment: ``AIRFLOW_CONN_QATECH_DEFAULT='{"conn_type": "qatech", "password": "..."}'``.
 
@@ -94,7 +93,7 @@ class QATechHook(BaseHook):
             "placeholders": {
                 "host": DEFAULT_BASE_URL,
                 "password": "QA.tech API token (Settings -> Integrations -> API)",
-                "extra": json.dumps({"project_short_id": "proj_...", "timeout": 30, "max_retries": 4}),
+                "extra": json.dumps({"project_short_id": "proj_...", "read_timeout": 30, "max_retries": 4}),
             },
         }
 
@@ -108,6 +107,13 @@ class QATechHook(BaseHook):
 
     def get_conn(self) -> QATechClient:
         return self.client
+
+    async def aget_client(self) -> QATechClient:
+        """A new client for async code (a trigger): the connection is fetched without blocking the loop."""
+        from qatech_orchestration.client import QATechClient
+
+        conn = await aget_connection(self.qatech_conn_id)
+        return QATechClient(**client_kwargs_from_connection(conn, self.project_short_id))
 
     def test_connection(self) -> tuple[bool, str]:
         """Check the token by reading a run that does not exist: 404 means QA.tech accepted the token.

@@ -9,6 +9,7 @@ from __future__ import annotations
 import time
 from collections.abc import Sequence
 from datetime import timedelta
+from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 from airflow_provider.links.qatech import QATechRunLink
@@ -22,7 +23,7 @@ from airflow_provider.outcomes import (
 )
 from airflow_provider.version_compat import BaseOperator, Context, default_deferrable
 from qatech_orchestration.errors import QATechError
-from qatech_orchestration.request_builder import START_RUN_FIELDS
+from qatech_orchestration.request_model import RERUN, START_RUN
 
 if TYPE_CHECKING:
     from airflow_provider.hooks.qatech import QATechHook
@@ -57,8 +58,9 @@ class _QATechRunOperator(BaseOperator):
         self.fail_on_skipped = fail_on_skipped
         self.deferrable = deferrable
 
-    @property
+    @cached_property
     def hook(self) -> QATechHook:
+        """Built once per task try, after templates are rendered (the connection id may be templated)."""
         from airflow_provider.hooks.qatech import QATechHook
 
         return QATechHook(self.qatech_conn_id, project_short_id=self.project_short_id or None)
@@ -127,18 +129,12 @@ class QATechStartRunOperator(_QATechRunOperator):
     anything that can fail, the task also pushes XComs ``run_short_id``, ``run_id`` and ``run_url`` and logs
     the URL; when waiting, it pushes ``run_status`` and ``run_result`` too.
 
-    The request fields mirror :func:`qatech_orchestration.build_start_run_body` and are all templated:
+    The request fields are those of :func:`qatech_orchestration.build_start_run_body`, all templated
+    (strings inside lists and dicts too, e.g. ``"{{ ti.xcom_pull(task_ids='deploy') }}"`` for a preview
+    URL); a field that renders to ``""`` counts as not given. ``project_short_id`` overrides the
+    connection's.
 
-    :param test_plan_short_id: ``pln_...``; the project's default plan when omitted.
-    :param applications: per-run overrides, as the API's dicts (``{"applicationShortId": "app_...",
-        "environment": {"url": "https://..."}}``) or ``ApplicationOverride`` objects. Strings inside are
-        templated, e.g. ``"{{ ti.xcom_pull(task_ids='deploy') }}"`` for a preview URL.
-    :param notifications: Slack overrides (``{"type": "slack", "channel": "C0...", "notifyOn": "failure"}``).
-    :param trigger: ``"API"`` (QA.tech's default) or ``"GITHUB"``; the Git fields ``actor``, ``branch``,
-        ``commit_hash``, ``commit_message`` and ``repository`` are sent only with ``"GITHUB"``.
-    :param project_short_id: ``proj_...``; overrides the connection's (needed with organization keys).
-    :param test_case_ids: run only these test cases.
-    :param parameters: run-time config overrides (``{"configs": {...}, "configsByEnvironment": {...}}``).
+    {start_run_params}
     :param qatech_conn_id: the ``qatech`` connection (default ``qatech_default``).
     :param wait_for_completion: wait for the run (default False, like QA.tech's GitHub Action).
     :param poll_interval: seconds between status reads while waiting (30).
@@ -147,13 +143,8 @@ class QATechStartRunOperator(_QATechRunOperator):
     :param deferrable: wait in the triggerer instead of a worker slot (``[operators] default_deferrable``).
     """
 
-    template_fields: Sequence[str] = (*START_RUN_FIELDS, "qatech_conn_id")
-    template_fields_renderers = {
-        "applications": "json",
-        "notifications": "json",
-        "test_case_ids": "json",
-        "parameters": "json",
-    }
+    template_fields: Sequence[str] = (*START_RUN.names, "qatech_conn_id")
+    template_fields_renderers = {field.name: "json" for field in START_RUN if field.structured}
 
     def __init__(
         self,
@@ -186,8 +177,13 @@ class QATechStartRunOperator(_QATechRunOperator):
 
     def _start(self, client: QATechClient) -> StartedRun:
         # Templated fields that rendered to "" (e.g. an absent dag_run.conf key) mean "not given".
-        fields = {name: (None if getattr(self, name) == "" else getattr(self, name)) for name in START_RUN_FIELDS}
+        fields = {name: (None if getattr(self, name) == "" else getattr(self, name)) for name in START_RUN.names}
         return client.start_run(**fields)
+
+
+QATechStartRunOperator.__doc__ = (QATechStartRunOperator.__doc__ or "").replace(
+    "{start_run_params}", START_RUN.param_docs().replace("\n", "\n    ")
+)
 
 
 class QATechRerunOperator(_QATechRunOperator):
@@ -197,8 +193,7 @@ class QATechRerunOperator(_QATechRunOperator):
     The XComs and waiting options are those of :class:`QATechStartRunOperator`.
 
     :param run_short_id: the run to rerun (templated, e.g. ``"{{ ti.xcom_pull(task_ids='start') }}"``).
-    :param failed_only: rerun only failed, skipped and errored test cases (default True).
-    :param project_test_case_ids: rerun only these test cases (UUIDs); excludes ``failed_only``.
+    {rerun_params}
     """
 
     template_fields: Sequence[str] = ("run_short_id", "project_test_case_ids", "project_short_id", "qatech_conn_id")
@@ -214,8 +209,7 @@ class QATechRerunOperator(_QATechRunOperator):
     ) -> None:
         super().__init__(**kwargs)
         self.run_short_id = run_short_id
-        # failed_only defaults to True unless specific test cases are chosen.
-        self.failed_only = (project_test_case_ids is None) if failed_only is None else failed_only
+        self.failed_only = failed_only  # None: the core's default (failed only, unless test cases are chosen)
         self.project_test_case_ids = project_test_case_ids
 
     def _start(self, client: QATechClient) -> StartedRun:
@@ -224,3 +218,8 @@ class QATechRerunOperator(_QATechRunOperator):
             failed_only=self.failed_only,
             project_test_case_ids=self.project_test_case_ids or None,
         )
+
+
+QATechRerunOperator.__doc__ = (QATechRerunOperator.__doc__ or "").replace(
+    "{rerun_params}", "\n    ".join(f":param {f.name}: {f.doc}" for f in RERUN if f.name != "project_short_id")
+)

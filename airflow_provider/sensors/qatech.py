@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 from collections.abc import Sequence
 from datetime import timedelta
+from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 from airflow_provider.outcomes import finish, finish_from_event, to_airflow_exception
@@ -52,7 +53,7 @@ class QATechRunSensor(BaseSensorOperator):
         self.fail_on_skipped = fail_on_skipped
         self.deferrable = deferrable
 
-    @property
+    @cached_property
     def hook(self) -> QATechHook:
         from airflow_provider.hooks.qatech import QATechHook
 

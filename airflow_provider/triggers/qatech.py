@@ -9,8 +9,6 @@ from typing import Any
 
 from airflow.triggers.base import BaseTrigger, TriggerEvent
 
-from airflow_provider.version_compat import aget_connection
-
 
 class QATechRunTrigger(BaseTrigger):
     """Polls ``GET /run/{shortId}`` until the run is terminal or ``end_time`` passes; yields one event.
@@ -61,15 +59,14 @@ class QATechRunTrigger(BaseTrigger):
         )
 
     async def run(self) -> AsyncIterator[TriggerEvent]:
-        from airflow_provider.hooks.qatech import client_kwargs_from_connection
+        from airflow_provider.hooks.qatech import QATechHook
         from qatech_orchestration.client import QATechClient
         from qatech_orchestration.errors import QATechError
 
         base = {"run_short_id": self.run_short_id, "run_url": self.run_url}
         client: QATechClient | None = None
         try:
-            conn = await aget_connection(self.conn_id)
-            client = QATechClient(**client_kwargs_from_connection(conn, self.project_short_id))
+            client = await QATechHook(self.conn_id, project_short_id=self.project_short_id).aget_client()
             while True:
                 status = await asyncio.to_thread(client.get_run, self.run_short_id, "all")
                 if status.is_terminal:

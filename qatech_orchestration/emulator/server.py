@@ -105,7 +105,7 @@ class _Handler(BaseHTTPRequestHandler):
                 status, payload = 200, project.rerun(str(short_id), body)
             else:
                 if "projectShortId" in query:
-                    project._check_project(query["projectShortId"])
+                    project.check_project(query["projectShortId"])
                 status, payload = 200, project.get_run(str(short_id), query.get("testCases"))
         except BadRequest as exc:
             status, payload = exc.status, {"message": exc.message}

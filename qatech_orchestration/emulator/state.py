@@ -2,21 +2,17 @@
 
 from __future__ import annotations
 
-import re
 import threading
 import uuid
 from collections import deque
 from dataclasses import dataclass, field
 from typing import Any
 
+from qatech_orchestration.errors import QATechValidationError
+from qatech_orchestration.request_model import RERUN, START_RUN, RequestModel
+from qatech_orchestration.validation import check_short_id
+
 TERMINAL = ("COMPLETED", "ERROR", "CANCELLED")
-_PATTERN = {
-    prefix: re.compile(rf"^{prefix}(-.+_.+|_.+)$", re.DOTALL) for prefix in ("pln", "app", "env", "preset", "proj")
-}
-_RUN_KEYS = {
-    "trigger", "actor", "branch", "commitHash", "commitMessage", "repository", "testPlanShortId",
-    "applications", "notifications", "projectShortId", "testCaseIds", "parameters",
-}  # fmt: skip
 _DEFAULT_TEST_NAMES = ("Sign in", "Dashboard shows today's totals", "Export report as CSV")
 
 
@@ -184,10 +180,6 @@ class EmulatedProject:
             self._faults.setdefault(endpoint, deque()).append(fault)
         return fault
 
-    def clear_faults(self) -> None:
-        with self._lock:
-            self._faults.clear()
-
     def take_fault(self, endpoint: str) -> Fault | None:
         with self._lock:
             queue = self._faults.get(endpoint)
@@ -218,17 +210,25 @@ class EmulatedProject:
 
     # --- API behaviour ---------------------------------------------------------------------
 
-    def _check_project(self, value: Any) -> None:
+    def check_project(self, value: Any) -> None:
         if value is None:
             return
-        if not isinstance(value, str) or not _PATTERN["proj"].match(value):
-            raise BadRequest("Invalid projectShortId: expected proj_<id> or proj-<slug>_<id>")
+        try:
+            check_short_id(value, "projectShortId", prefix="proj")
+        except QATechValidationError as exc:
+            raise BadRequest(exc.message) from None
         if value != self.project_short_id:
             raise BadRequest("API key is not scoped to this project", status=403)
 
     def start_run(self, body: Any) -> dict[str, Any]:
-        body = _validate_run_body(body, self.slack_channels)
-        self._check_project(body.get("projectShortId"))
+        body = _validated(START_RUN, body)
+        self.check_project(body.get("projectShortId"))
+        channels = [n["channel"] for n in body.get("notifications", ())]
+        missing = [c for c in channels if self.slack_channels is not None and c not in self.slack_channels]
+        if missing:
+            raise BadRequest(
+                f"Slack channel override failed. Ensure the QA.tech bot has access to: {', '.join(missing)}"
+            )
         plan_id = body.get("testPlanShortId")
         plan: dict[str, str] | None
         if plan_id is None:
@@ -249,22 +249,12 @@ class EmulatedProject:
         return {"success": True, "run": self._started(run, with_plan=True)}
 
     def rerun(self, short_id: str, body: Any) -> dict[str, Any]:
-        if body is None:
-            body = {}
-        if not isinstance(body, dict):
-            raise BadRequest("Request body must be a JSON object")
-        unknown = set(body) - {"failedOnly", "projectTestCaseIds", "projectShortId"}
-        if unknown:
-            raise BadRequest(f"Unrecognized key(s) in object: {', '.join(sorted(unknown))}")
+        body = _validated(RERUN, body)
         failed_only = body.get("failedOnly")
         ids = body.get("projectTestCaseIds")
-        if failed_only is not None and not isinstance(failed_only, bool):
-            raise BadRequest("failedOnly: expected boolean")
-        if ids is not None and (not isinstance(ids, list) or not all(isinstance(i, str) for i in ids)):
-            raise BadRequest("projectTestCaseIds: expected array of strings")
         if failed_only and ids is not None:
             raise BadRequest("failedOnly and projectTestCaseIds cannot be used together")
-        self._check_project(body.get("projectShortId"))
+        self.check_project(body.get("projectShortId"))
         with self._lock:
             original = self.runs.get(short_id)
             if original is None:
@@ -398,81 +388,9 @@ class EmulatedProject:
         return data
 
 
-def _validate_run_body(body: Any, slack_channels: set[str] | None) -> dict[str, Any]:
-    """Check a ``POST /run`` body the way QA.tech's documentation describes (stricter on unknown keys)."""
-    if body is None:
-        return {}
-    if not isinstance(body, dict):
-        raise BadRequest("Request body must be a JSON object")
-    unknown = set(body) - _RUN_KEYS
-    if unknown:
-        raise BadRequest(f"Unrecognized key(s) in object: {', '.join(sorted(unknown))}")
-    if "trigger" in body and body["trigger"] not in ("API", "GITHUB"):
-        raise BadRequest("trigger: Invalid enum value. Expected 'API' | 'GITHUB'")
-    for key in ("actor", "branch", "commitHash", "commitMessage", "repository"):
-        if key in body and not isinstance(body[key], str):
-            raise BadRequest(f"{key}: Expected string")
-    if "testPlanShortId" in body and not _matches("pln", body["testPlanShortId"]):
-        raise BadRequest("Invalid test plan ID or malformed applications config")
-    if "applications" in body:
-        apps = body["applications"]
-        if not isinstance(apps, list):
-            raise BadRequest("applications: Expected array")
-        for app in apps:
-            _validate_application(app)
-    if "notifications" in body:
-        _validate_notifications(body["notifications"], slack_channels)
-    if "testCaseIds" in body and (
-        not isinstance(body["testCaseIds"], list) or not all(isinstance(t, str) for t in body["testCaseIds"])
-    ):
-        raise BadRequest("testCaseIds: Expected array of strings")
-    if "parameters" in body:
-        params = body["parameters"]
-        if not isinstance(params, dict) or set(params) - {"configs", "configsByEnvironment"}:
-            raise BadRequest("parameters: Expected object with configs and/or configsByEnvironment")
-    return body
-
-
-def _matches(prefix: str, value: Any) -> bool:
-    return isinstance(value, str) and bool(_PATTERN[prefix].match(value))
-
-
-def _validate_application(app: Any) -> None:
-    if not isinstance(app, dict) or set(app) - {"applicationShortId", "environment", "devicePresetShortId"}:
-        raise BadRequest("Invalid test plan ID or malformed applications config")
-    if not _matches("app", app.get("applicationShortId")):
-        raise BadRequest("applications: applicationShortId must match ^app(-.+_.+|_.+)$")
-    if "devicePresetShortId" in app and not _matches("preset", app["devicePresetShortId"]):
-        raise BadRequest("applications: devicePresetShortId must match ^preset(-.+_.+|_.+)$")
-    if "environment" in app:
-        env = app["environment"]
-        if not isinstance(env, dict) or ("url" in env) == ("shortId" in env):
-            raise BadRequest("applications: environment needs exactly one of url or shortId")
-        if "shortId" in env and (set(env) != {"shortId"} or not _matches("env", env["shortId"])):
-            raise BadRequest("applications: environment.shortId must match ^env(-.+_.+|_.+)$")
-        if "url" in env:
-            url = env["url"]
-            if not isinstance(url, str) or not re.match(r"^https?://[^\s/]+", url):
-                raise BadRequest("applications: environment.url must be an absolute http(s) URL")
-            if set(env) - {"url", "name"} or not isinstance(env.get("name", ""), str):
-                raise BadRequest("applications: environment accepts url and name")
-
-
-def _validate_notifications(items: Any, slack_channels: set[str] | None) -> None:
-    if not isinstance(items, list) or not items:
-        raise BadRequest("Failed to parse notifications in request: Array must contain at least 1 element(s)")
-    for item in items:
-        if not isinstance(item, dict) or set(item) - {"type", "channel", "notifyOn"}:
-            raise BadRequest("Failed to parse notifications in request: unrecognized keys")
-        if item.get("type") != "slack":
-            raise BadRequest("Failed to parse notifications in request: type: Invalid literal value, expected 'slack'")
-        if not isinstance(item.get("channel"), str) or not item["channel"]:
-            raise BadRequest("Failed to parse notifications in request: channel: Required")
-        if "notifyOn" in item and item["notifyOn"] not in ("always", "failure"):
-            raise BadRequest("Failed to parse notifications in request: notifyOn: Expected 'always' | 'failure'")
-    if slack_channels is not None:
-        missing = [i["channel"] for i in items if i["channel"] not in slack_channels]
-        if missing:
-            raise BadRequest(
-                f"Slack channel override failed. Ensure the QA.tech bot has access to: {', '.join(missing)}"
-            )
+def _validated(model: RequestModel, body: Any) -> dict[str, Any]:
+    """Check a received body with the package's one request model (QA.tech's 400 with a message)."""
+    try:
+        return model.check_body(body)
+    except QATechValidationError as exc:
+        raise BadRequest(exc.message) from None

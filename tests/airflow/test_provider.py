@@ -89,8 +89,12 @@ def test_base_url_from_connection(conn: _Conn, expected: str) -> None:
 
 
 def test_connection_extra_is_validated_and_passed_on() -> None:
-    kwargs = client_kwargs_from_connection(_Conn(extra={"project_short_id": "proj_a", "timeout": [5, 20]}))
-    assert kwargs["project_short_id"] == "proj_a" and kwargs["timeout"] == (5, 20)
+    kwargs = client_kwargs_from_connection(_Conn(extra={"project_short_id": "proj_a", "read_timeout": 20}))
+    assert kwargs["project_short_id"] == "proj_a" and kwargs["read_timeout"] == 20
+    with pytest.raises(QATechValidationError, match="unknown key 'timeout'; did you mean 'read_timeout'"):
+        client_kwargs_from_connection(_Conn(extra={"timeout": 30}))
+    with pytest.raises(QATechValidationError, match="read_timeout: must be a finite number of seconds > 0"):
+        client_kwargs_from_connection(_Conn(extra={"read_timeout": -1}))
     assert client_kwargs_from_connection(_Conn(extra={"project_short_id": "proj_a"}), "proj_b")["project_short_id"] == (
         "proj_b"
     )

@@ -44,22 +44,28 @@ def free_text() -> st.SearchStrategy[str]:
     return st.one_of(HOSTILE, st.text(min_size=1)).filter(lambda s: s.strip() != "")
 
 
+def has_space_or_control(text: str) -> bool:
+    return any(ch.isspace() or ord(ch) < 32 for ch in text)
+
+
+# The schema types a URL as a plain string: scheme-less ones (localhost:3000) are sent as given.
 URLS = st.builds(
-    lambda scheme, host, path: f"{scheme}://{host}.example.app/{path}",
-    st.sampled_from(["http", "https"]),
+    lambda scheme, host, path: f"{scheme}{host}.example.app/{path}",
+    st.sampled_from(["http://", "https://", ""]),
     _SLUG.filter(lambda s: not s.startswith("-")),
-    st.text(alphabet="abcdefghij0123456789/-_?=&", max_size=40),
+    st.text(alphabet="abcdefghij0123456789/-_?=&:", max_size=40),
 )
 ENVIRONMENTS = st.one_of(
     st.builds(lambda url: {"url": url}, URLS),
-    st.builds(lambda url, name: {"url": url, "name": name}, URLS, free_text()),
+    st.builds(lambda url, name: {"url": url, "name": name}, URLS, st.text()),
     st.builds(lambda env: {"shortId": env}, short_id("env")),
+    st.builds(lambda env, name: {"shortId": env, "name": name}, short_id("env"), st.text()),
 )
 
 
 @st.composite
 def applications(draw: st.DrawFn) -> list[dict[str, Any]]:
-    apps = draw(st.lists(short_id("app"), min_size=1, max_size=4, unique=True))
+    apps = draw(st.lists(short_id("app"), min_size=1, max_size=4))  # the same one twice is the schema's to allow
     result = []
     for app in apps:
         item: dict[str, Any] = {"applicationShortId": app}
@@ -103,11 +109,9 @@ def valid_fields(draw: st.DrawFn) -> dict[str, Any]:
             fields[name] = draw(strategy)
     if draw(st.booleans()):
         fields["trigger"] = "GITHUB"
-        for name in ("actor", "branch", "commit_hash", "commit_message"):
+        for name in ("actor", "branch", "commit_hash", "commit_message", "repository"):
             if draw(st.booleans()):
-                fields[name] = draw(free_text())
-        if draw(st.booleans()):
-            fields["repository"] = f"{draw(_SLUG)}/{draw(_SLUG)}"
+                fields[name] = draw(st.one_of(st.text(), HOSTILE))  # plain strings, empty ones included
     elif draw(st.booleans()):
         fields["trigger"] = "API"
     return fields
@@ -139,7 +143,7 @@ INVALID: dict[str, st.SearchStrategy[Any]] = {
         st.builds(lambda apps: json.dumps(apps), applications()),  # a JSON string instead of a list
         st.builds(lambda t: [{"applicationShortId": t}], HOSTILE.filter(lambda s: not s.startswith("app"))),
         st.builds(lambda u: [{"applicationShortId": "app_a", "environment": {"url": u}}],
-                  HOSTILE.filter(lambda s: not s.startswith(("http://", "https://")))),
+                  st.one_of(st.just(""), HOSTILE.filter(has_space_or_control))),
         st.builds(lambda k: [{"applicationShortId": "app_a", k: {}}],
                   HOSTILE.filter(lambda s: s not in ("applicationShortId", "environment", "devicePresetShortId"))),
         st.just([{"applicationShortId": "app_a", "environment": {}}]),
@@ -154,7 +158,10 @@ INVALID: dict[str, st.SearchStrategy[Any]] = {
         st.builds(json.dumps, NOTIFICATIONS),
     ),
     "test_case_ids": st.one_of(st.just([]), st.builds(json.dumps, st.lists(_ID_CHARS, min_size=1))),
-    "parameters": st.one_of(HOSTILE, st.just({"config": {}}), st.just({"configs": "x"})),
+    "parameters": st.one_of(
+        HOSTILE, st.just({"config": {}}), st.just({"configs": "x"}), st.just({"configs": {"cfg_a": float("nan")}}),
+        st.just({"configs": {"cfg_a": object()}}),
+    ),
 }  # fmt: skip
 
 

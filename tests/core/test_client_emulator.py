@@ -217,7 +217,7 @@ def test_start_malformed_answer_is_a_bad_response(client: QATechClient, emulator
 def test_start_read_timeout_not_resent(emulator: QATechEmulator) -> None:
     emulator.inject_fault("start_run", delay=1.0)
     with (
-        QATechClient(TOKEN, base_url=emulator.base_url, timeout=(2, 0.2)) as c,
+        QATechClient(TOKEN, base_url=emulator.base_url, connect_timeout=2, read_timeout=0.2) as c,
         pytest.raises(QATechConnectionError, match="not re-sent"),
     ):
         c.start_run()

@@ -29,7 +29,7 @@ def test_dagster(row: Row, emu: QATechEmulator, down_url: str) -> None:
     previous = arrange(row, emu) if row.endpoint == "rerun" else None
     base_url = down_url if row.special == "refused" else emu.base_url
     resource = QATechResource(
-        api_token=TOKEN, base_url=base_url, connect_timeout=2, request_timeout=1.0, max_retries=2, backoff_factor=0.01
+        api_token=TOKEN, base_url=base_url, connect_timeout=2, read_timeout=1.0, max_retries=2, backoff_factor=0.01
     )
     ops: dict[str, Any] = {}
     if row.endpoint == "start_run":
@@ -38,23 +38,23 @@ def test_dagster(row: Row, emu: QATechEmulator, down_url: str) -> None:
         def job() -> None:
             qatech_start_run_op()
 
-        step = "qatech_start_run"
+        step = "qatech_start_run_op"
     elif row.endpoint == "rerun":
 
         @dg.job
         def job() -> None:
             qatech_rerun_op()
 
-        step = "qatech_rerun"
-        ops["qatech_rerun"] = {"inputs": {"run_short_id": previous}}
+        step = "qatech_rerun_op"
+        ops["qatech_rerun_op"] = {"inputs": {"run_short_id": previous}}
     elif row.special == "refused":  # nothing to start against: wait for a run started elsewhere
 
         @dg.job
         def job() -> None:
             qatech_wait_for_run_op()
 
-        step = "qatech_wait_for_run"
-        ops["qatech_wait_for_run"] = {
+        step = "qatech_wait_for_run_op"
+        ops["qatech_wait_for_run_op"] = {
             "config": {"poll_interval": 0.01, "timeout": wait_timeout(row)},
             "inputs": {"run_short_id": "r00001"},
         }
@@ -64,8 +64,8 @@ def test_dagster(row: Row, emu: QATechEmulator, down_url: str) -> None:
         def job() -> None:
             qatech_wait_for_run_op(qatech_start_run_op())
 
-        step = "qatech_wait_for_run"
-        ops["qatech_wait_for_run"] = {"config": {"poll_interval": 0.01, "timeout": wait_timeout(row)}}
+        step = "qatech_wait_for_run_op"
+        ops["qatech_wait_for_run_op"] = {"config": {"poll_interval": 0.01, "timeout": wait_timeout(row)}}
     if row.endpoint != "rerun" and row.special != "refused":
         arrange(row, emu)
     result = job.execute_in_process(resources={"qatech": resource}, run_config={"ops": ops}, raise_on_error=False)
@@ -80,7 +80,7 @@ def test_dagster(row: Row, emu: QATechEmulator, down_url: str) -> None:
     description = failure.step_failure_data.user_failure_data.description
     if row.endpoint == "get_run" and row.special != "refused":
         (start_output,) = [
-            e for e in result.all_node_events if e.is_successful_output and e.step_key == "qatech_start_run"
+            e for e in result.all_node_events if e.is_successful_output and e.step_key == "qatech_start_run_op"
         ]
         short_id = start_output.step_output_data.metadata["run_short_id"].value
         url = start_output.step_output_data.metadata["run_url"].value

@@ -66,7 +66,7 @@ def test_resource_from_env_var(
 def test_start_op_outputs_short_id_with_metadata(
     resource: QATechResource, emulator: QATechEmulator, no_token_in_events: list[Any]
 ) -> None:
-    result = _run(start_job, resource, {"qatech_start_run": {
+    result = _run(start_job, resource, {"qatech_start_run_op": {
         "test_plan_short_id": "pln_abc123",
         "applications": [{"applicationShortId": "app_gXeBl2",
                           "environment": {"url": "https://pr-123.example.app", "name": "PR-123"}}],
@@ -75,7 +75,7 @@ def test_start_op_outputs_short_id_with_metadata(
     no_token_in_events.append(result)
     assert result.success
     (run,) = emulator.project.runs.values()
-    assert result.output_for_node("qatech_start_run") == run.short_id
+    assert result.output_for_node("qatech_start_run_op") == run.short_id
     (output_event,) = [e for e in result.all_node_events if e.is_successful_output]
     metadata = output_event.step_output_data.metadata
     assert metadata["run_url"] == dg.MetadataValue.url(run.url)
@@ -89,10 +89,10 @@ def test_start_op_outputs_short_id_with_metadata(
 
 
 def test_start_then_wait_passed(resource: QATechResource, no_token_in_events: list[Any]) -> None:
-    result = _run(start_wait_job, resource, {"qatech_wait_for_run": {"poll_interval": 0.01}})
+    result = _run(start_wait_job, resource, {"qatech_wait_for_run_op": {"poll_interval": 0.01}})
     no_token_in_events.append(result)
     assert result.success
-    final = result.output_for_node("qatech_wait_for_run")
+    final = result.output_for_node("qatech_wait_for_run_op")
     assert final["status"] == "COMPLETED" and final["result"] == "PASSED" and final["test_cases_total"] == 3
 
 
@@ -101,11 +101,11 @@ def test_wait_raises_failure_with_url_status_and_failing_cases(
     outcome: str, resource: QATechResource, emulator: QATechEmulator, no_token_in_events: list[Any]
 ) -> None:
     emulator.script_outcome(outcome, failing={"Checkout": "Pay button missing"})
-    result = _run(start_wait_job, resource, {"qatech_wait_for_run": {"poll_interval": 0.01}})
+    result = _run(start_wait_job, resource, {"qatech_wait_for_run_op": {"poll_interval": 0.01}})
     no_token_in_events.append(result)
     assert not result.success
     (run,) = emulator.project.runs.values()
-    failure = _failure(result, "qatech_wait_for_run")
+    failure = _failure(result, "qatech_wait_for_run_op")
     metadata = failure.user_failure_data.metadata
     assert metadata["run_url"] == dg.MetadataValue.url(run.url)
     assert metadata["status"].value == ("COMPLETED" if outcome == "FAILED" else outcome)
@@ -120,8 +120,10 @@ def test_skipped_passes_unless_fail_on_skipped(
     resource: QATechResource, emulator: QATechEmulator, no_token_in_events: list[Any]
 ) -> None:
     emulator.script_outcome("SKIPPED", times=2)
-    ok = _run(start_wait_job, resource, {"qatech_wait_for_run": {"poll_interval": 0.01}})
-    strict = _run(start_wait_job, resource, {"qatech_wait_for_run": {"poll_interval": 0.01, "fail_on_skipped": True}})
+    ok = _run(start_wait_job, resource, {"qatech_wait_for_run_op": {"poll_interval": 0.01}})
+    strict = _run(
+        start_wait_job, resource, {"qatech_wait_for_run_op": {"poll_interval": 0.01, "fail_on_skipped": True}}
+    )
     no_token_in_events.extend([ok, strict])
     assert ok.success and "skipped" in event_texts(ok)
     assert not strict.success
@@ -129,10 +131,10 @@ def test_skipped_passes_unless_fail_on_skipped(
 
 def test_wait_timeout_fails_with_url(resource: QATechResource, emulator: QATechEmulator) -> None:
     emulator.script_outcome("NEVER")
-    result = _run(start_wait_job, resource, {"qatech_wait_for_run": {"poll_interval": 0.01, "timeout": 0.2}})
+    result = _run(start_wait_job, resource, {"qatech_wait_for_run_op": {"poll_interval": 0.01, "timeout": 0.2}})
     assert not result.success
     (run,) = emulator.project.runs.values()
-    failure = _failure(result, "qatech_wait_for_run")
+    failure = _failure(result, "qatech_wait_for_run_op")
     assert "goes on" in failure.user_failure_data.description
     assert failure.user_failure_data.metadata["run_url"] == dg.MetadataValue.url(run.url)
 
@@ -145,7 +147,7 @@ def test_api_errors_fail_the_start_op_with_the_server_message(
     result = _run(start_job, resource)
     no_token_in_events.append(result)
     assert not result.success
-    failure = _failure(result, "qatech_start_run")
+    failure = _failure(result, "qatech_start_run_op")
     assert f"HTTP {status}" in failure.user_failure_data.description
     assert f"server says {status}" in failure.user_failure_data.description
     assert failure.user_failure_data.metadata["http_status"].value == status
@@ -153,10 +155,10 @@ def test_api_errors_fail_the_start_op_with_the_server_message(
 
 
 def test_bad_config_is_a_clear_error_and_sends_nothing(resource: QATechResource, emulator: QATechEmulator) -> None:
-    result = _run(start_job, resource, {"qatech_start_run": {
+    result = _run(start_job, resource, {"qatech_start_run_op": {
         "applications": [{"applicationShortId": "app_gXeBl2", "environmnet": {"url": "https://x.io"}}]}})  # fmt: skip
     assert not result.success
-    description = _failure(result, "qatech_start_run").user_failure_data.description
+    description = _failure(result, "qatech_start_run_op").user_failure_data.description
     assert "applications[0]: unknown key 'environmnet'; did you mean 'environment'?" in description
     assert emulator.requests == []
 
@@ -164,7 +166,8 @@ def test_bad_config_is_a_clear_error_and_sends_nothing(resource: QATechResource,
 def test_unknown_config_field_is_rejected_by_dagster(resource: QATechResource) -> None:
     with pytest.raises(dg.DagsterInvalidConfigError, match="test_plan"):
         start_job.execute_in_process(
-            resources={"qatech": resource}, run_config={"ops": {"qatech_start_run": {"config": {"test_plan": "pln_a"}}}}
+            resources={"qatech": resource},
+            run_config={"ops": {"qatech_start_run_op": {"config": {"test_plan": "pln_a"}}}},
         )
 
 
@@ -184,11 +187,11 @@ def test_rerun_op_outputs_the_new_short_id(
 
     result = rerun_job.execute_in_process(
         resources={"qatech": resource}, input_values={}, raise_on_error=False,
-        run_config={"ops": {"qatech_rerun": {"inputs": {"run_short_id": first.short_id}}}},
+        run_config={"ops": {"qatech_rerun_op": {"inputs": {"run_short_id": first.short_id}}}},
     )  # fmt: skip
     no_token_in_events.append(result)
     assert result.success
-    new = result.output_for_node("qatech_rerun")
+    new = result.output_for_node("qatech_rerun_op")
     assert new != first.short_id and emulator.project.runs[new].rerun_of == first.short_id
     assert emulator.requests_to("rerun")[0].body == {"failedOnly": True}
 

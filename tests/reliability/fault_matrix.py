@@ -19,7 +19,7 @@ from qatech_orchestration.emulator import QATechEmulator
 from tests.conftest import TOKEN
 
 #: Client settings of every row: 2 retries, 1 s read timeout (the delay faults last 2.5 s), fast backoff.
-CLIENT_SETTINGS: dict[str, Any] = {"timeout": [2, 1.0], "max_retries": 2, "backoff_factor": 0.01, "retry_after_max": 1}
+CLIENT_SETTINGS: dict[str, Any] = {"connect_timeout": 2, "read_timeout": 1.0, "max_retries": 2, "backoff_factor": 0.01, "retry_after_max": 1}
 
 
 MISSING_SHORT_ID = {"success": True, "run": {"id": "5b0c1e0e", "url": "https://app.qa.tech/r/x", "testCount": 3}}

@@ -42,8 +42,7 @@ def test_core(row: Row, emu: QATechEmulator, down_url: str) -> None:
     previous = arrange(row, emu)
     base_url = down_url if row.special == "refused" else emu.base_url
     sleeps: list[float] = []
-    settings = {**CLIENT_SETTINGS, "timeout": tuple(CLIENT_SETTINGS["timeout"])}
-    client = QATechClient(TOKEN, base_url=base_url, sleep=sleeps.append, **settings)
+    client = QATechClient(TOKEN, base_url=base_url, sleep=sleeps.append, **CLIENT_SETTINGS)
     run_url = None
     error: QATechError | None = None
     try:
