@@ -5,12 +5,15 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from airflow_provider.version_compat import AirflowException, AirflowFailException
+from airflow_provider.version_compat import AirflowException, AirflowFailException, Context
 from qatech_orchestration.errors import QATechError, QATechRunFailed, QATechWaitTimeout
 from qatech_orchestration.models import RunStatus
 from qatech_orchestration.outcome import judge_run
 
 log = logging.getLogger(__name__)
+
+#: An operator's ``self.log`` (a Logger on Airflow 2, a structlog BoundLogger on Airflow 3).
+TaskLog = Any
 
 XCOM_RUN_SHORT_ID = "run_short_id"
 XCOM_RUN_ID = "run_id"
@@ -28,13 +31,13 @@ def to_airflow_exception(exc: QATechError) -> AirflowException:
     return AirflowFailException(str(exc))
 
 
-def push_status(context: Any, status: RunStatus) -> None:
+def push_status(context: Context, status: RunStatus) -> None:
     ti = context["ti"]
     ti.xcom_push(key=XCOM_RUN_STATUS, value=status.status)
     ti.xcom_push(key=XCOM_RUN_RESULT, value=status.result)
 
 
-def finish(context: Any, status: RunStatus, *, fail_on_skipped: bool, task_log: Any = log) -> None:
+def finish(context: Context, status: RunStatus, *, fail_on_skipped: bool, task_log: TaskLog = log) -> None:
     """Push the final status and result, then succeed, warn (skipped) or raise.
 
     ``task_log`` is the task's own logger, so the verdict lands in the task log users read.
@@ -49,7 +52,9 @@ def finish(context: Any, status: RunStatus, *, fail_on_skipped: bool, task_log: 
         task_log.info(outcome.message)
 
 
-def finish_from_event(context: Any, event: dict[str, Any] | None, *, fail_on_skipped: bool, task_log: Any = log) -> str:
+def finish_from_event(
+    context: Context, event: dict[str, Any] | None, *, fail_on_skipped: bool, task_log: TaskLog = log
+) -> str:
     """Judge the one event a :class:`~airflow_provider.triggers.qatech.QATechRunTrigger` yields."""
     if not event:
         raise AirflowException("QA.tech trigger returned no event")

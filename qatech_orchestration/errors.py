@@ -11,7 +11,10 @@ multiprocess executors and Dagster's run workers.
 
 from __future__ import annotations
 
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
+
+if TYPE_CHECKING:
+    from qatech_orchestration.models import RunStatus
 
 _E = TypeVar("_E", bound="QATechError")
 
@@ -169,7 +172,7 @@ class QATechRunFailed(QATechError):
         status: the final :class:`~qatech_orchestration.models.RunStatus`.
     """
 
-    def __init__(self, message: str, *, status: Any, **kwargs: Any) -> None:
+    def __init__(self, message: str, *, status: RunStatus, **kwargs: Any) -> None:
         self.status = status
         super().__init__(message, **kwargs)
 

@@ -399,3 +399,42 @@ def resolve_failed_only(failed_only: bool | None, project_test_case_ids: Sequenc
     if failed_only is None:
         return RERUN_FAILED_ONLY_DEFAULT and project_test_case_ids is None
     return check_bool(failed_only, "failed_only")
+
+
+def markdown_reference() -> str:
+    """``docs/request-model.md``: the fields of both requests and the rules stricter than the schema."""
+    lines = [
+        "# The request model",
+        "",
+        "Generated from `qatech_orchestration/request_model.py` (`python -m qatech_orchestration.request_model`);",
+        "a test fails when this file and the model differ. Every face takes these fields under these names: the",
+        "Python client, the command line, the Airflow operators, the Dagster op config, `build_qatech_asset_check`",
+        "and the YAML component. The emulator validates the bodies it receives with the same model.",
+        "",
+    ]
+    for model in (START_RUN, RERUN):
+        lines += [f"## `{model.endpoint}`", "", "| Python name | API name | Type | Meaning |", "|---|---|---|---|"]
+        for f in model:
+            kind = f.config_type.__name__ if f.config_type in (str, bool) else str(f.config_type).replace("typing.", "")
+            doc = (f.doc + (' Sent only with `trigger="GITHUB"`.' if f.github_only else "")).replace("|", "\\|")
+            lines.append(f"| `{f.name}` | `{f.api_name}` | `{kind}` | {doc} |")
+        lines.append("")
+    lines += [
+        f"A rerun without `failed_only` reruns only what did not pass (`RERUN_FAILED_ONLY_DEFAULT = "
+        f"{RERUN_FAILED_ONLY_DEFAULT}`), unless `project_test_case_ids` is given; `failed_only=False` reruns "
+        "every test case.",
+        "",
+        "## Where the model is stricter than QA.tech's published schema",
+        "",
+        "Everything else the schema allows is sent as given (for example a URL without a scheme, empty Git",
+        "fields, `repository` that is not `owner/repo`, or the same application twice).",
+        "",
+        "| Where | Rule | Why |",
+        "|---|---|---|",
+    ]
+    lines += [f"| {r.field} | {r.rule} | {r.reason} |" for r in STRICTER_THAN_SCHEMA]
+    return "\n".join(lines) + "\n"
+
+
+if __name__ == "__main__":
+    print(markdown_reference(), end="")

@@ -17,6 +17,7 @@ ensure_venv() {
   "$dir/bin/python" -m pip install --quiet --disable-pip-version-check uv 2>/dev/null
   # --compile-bytecode: these machines set PYTHONDONTWRITEBYTECODE, and Airflow imports slowly without .pyc files.
   VIRTUAL_ENV="$dir" "$dir/bin/uv" pip install --quiet --compile-bytecode \
-    -e "$ROOT[airflow,dagster,dev]" ${extra:+-r "$ROOT/$extra"} -c "$ROOT/$constraints" >&2
+    -e "$ROOT[airflow,dagster]" --group "$ROOT/pyproject.toml:dev" ${extra:+-r "$ROOT/$extra"} \
+    -c "$ROOT/$constraints" >&2
   echo "$want" > "$stamp"
 }

@@ -7,7 +7,7 @@ nor the trigger machinery: both are imported when a task runs.
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import timedelta
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
@@ -28,7 +28,7 @@ from qatech_orchestration.request_model import RERUN, START_RUN
 if TYPE_CHECKING:
     from airflow_provider.hooks.qatech import QATechHook
     from qatech_orchestration.client import QATechClient
-    from qatech_orchestration.models import StartedRun
+    from qatech_orchestration.models import ApplicationOverride, SlackNotification, StartedRun
 
 
 class _QATechRunOperator(BaseOperator):
@@ -150,16 +150,16 @@ class QATechStartRunOperator(_QATechRunOperator):
         self,
         *,
         test_plan_short_id: str | None = None,
-        applications: Any = None,
-        notifications: Any = None,
+        applications: Sequence[ApplicationOverride | Mapping[str, Any]] | str | None = None,
+        notifications: Sequence[SlackNotification | Mapping[str, Any]] | str | None = None,
         trigger: str | None = None,
         actor: str | None = None,
         branch: str | None = None,
         commit_hash: str | None = None,
         commit_message: str | None = None,
         repository: str | None = None,
-        test_case_ids: Any = None,
-        parameters: Any = None,
+        test_case_ids: Sequence[str] | str | None = None,
+        parameters: Mapping[str, Any] | str | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
@@ -204,7 +204,7 @@ class QATechRerunOperator(_QATechRunOperator):
         *,
         run_short_id: str,
         failed_only: bool | None = None,
-        project_test_case_ids: Any = None,
+        project_test_case_ids: Sequence[str] | str | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)

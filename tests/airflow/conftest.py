@@ -6,7 +6,7 @@ import json
 import os
 import tempfile
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -59,12 +59,12 @@ def connection_json(base_url: str, token: str = TOKEN, **extra: Any) -> str:
     return json.dumps(conn)
 
 
-@pytest.fixture
-def emulator(monkeypatch: pytest.MonkeyPatch) -> Iterator[QATechEmulator]:
-    """The emulator, wired as connection ``qatech_default`` through ``AIRFLOW_CONN_QATECH_DEFAULT``."""
-    with QATechEmulator(token=TOKEN, polls_to_finish=2) as emu:
-        monkeypatch.setenv("AIRFLOW_CONN_QATECH_DEFAULT", connection_json(emu.base_url))
-        yield emu
+@pytest.fixture(autouse=True)
+def _emulator_is_qatech_default(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Where a test uses the (one, shared) ``emulator`` fixture, it is connection ``qatech_default``."""
+    if "emulator" in request.fixturenames:
+        emulator: QATechEmulator = request.getfixturevalue("emulator")
+        monkeypatch.setenv("AIRFLOW_CONN_QATECH_DEFAULT", connection_json(emulator.base_url))
 
 
 @pytest.fixture

@@ -25,20 +25,24 @@ from tests.reliability.fault_matrix import (
 
 
 @pytest.fixture
-def airflow_env(emu: QATechEmulator, monkeypatch: pytest.MonkeyPatch) -> Callable[[str], None]:
+def airflow_env(emulator: QATechEmulator, monkeypatch: pytest.MonkeyPatch) -> Callable[[str], None]:
     pytest.importorskip("airflow")
     from tests.airflow.conftest import connection_json
 
     def point_at(base_url: str) -> None:
         monkeypatch.setenv("AIRFLOW_CONN_QATECH_DEFAULT", connection_json(base_url, **CLIENT_SETTINGS))
 
-    point_at(emu.base_url)
+    point_at(emulator.base_url)
     return point_at
 
 
 @pytest.mark.parametrize("row", ROWS, ids=lambda r: r.id)
 def test_airflow(
-    row: Row, emu: QATechEmulator, down_url: str, airflow_env: Callable[[str], None], request: pytest.FixtureRequest
+    row: Row,
+    emulator: QATechEmulator,
+    down_url: str,
+    airflow_env: Callable[[str], None],
+    request: pytest.FixtureRequest,
 ) -> None:
     import pendulum
 
@@ -55,7 +59,7 @@ def test_airflow(
     )
 
     read_output = request.getfixturevalue("task_output")
-    previous = arrange(row, emu) if row.endpoint == "rerun" else None
+    previous = arrange(row, emulator) if row.endpoint == "rerun" else None
     if row.special == "refused":
         airflow_env(down_url)
     retries = 0 if row.endpoint == "get_run" else 1
@@ -75,7 +79,7 @@ def test_airflow(
         )
         task >> capture
     if row.endpoint != "rerun" and row.special != "refused":
-        arrange(row, emu)  # faults on status reads leave the start alone
+        arrange(row, emulator)  # faults on status reads leave the start alone
     dagrun = run_dag(dag)
     output = read_output()
     state = task_states(dagrun)["qa"]
@@ -84,14 +88,16 @@ def test_airflow(
 
     expected_state = "success" if row.airflow == "success" else "failed"
     assert state == expected_state, output[-3000:]
-    posts = len(emu.requests_to(row.endpoint)) if row.endpoint != "get_run" else len(emu.requests_to("start_run"))
+    posts = (
+        len(emulator.requests_to(row.endpoint)) if row.endpoint != "get_run" else len(emulator.requests_to("start_run"))
+    )
     attempts = 1 if row.airflow != "fails (retries apply)" else retries + 1
     if row.special == "refused":
         assert posts == 0
     else:
         assert posts == attempts, f"{posts} POSTs for {attempts} task attempt(s)"
     if row.endpoint == "get_run" and row.special != "refused":
-        (run,) = emu.project.runs.values()
+        (run,) = emulator.project.runs.values()
         # the short ID and URL were pushed before the wait that failed
         assert xcom["run_short_id"] == run.short_id and xcom["run_url"] == run.url
         if expected_state == "failed":

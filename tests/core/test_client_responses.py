@@ -105,9 +105,10 @@ def test_project_short_id_in_post_body_and_get_query(sleeps: Sleeps) -> None:
         json=STARTED,
         match=[matchers.json_params_matcher({"failedOnly": True, "projectShortId": "proj_acme"})],
     )
-    api.start_run()
-    api.get_run("abc123", test_cases="failed")
-    api.rerun("abc123", failed_only=True)
+    assert api.start_run().short_id == "abc123"
+    assert api.get_run("abc123", test_cases="failed").short_id == "abc123"
+    assert api.rerun("abc123", failed_only=True).short_id == "abc123"
+    assert len(responses.calls) == 3  # each matched its matcher (body or query) exactly once
 
 
 @pytest.mark.parametrize(

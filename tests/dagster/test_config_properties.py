@@ -5,13 +5,14 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import dagster as dg
 import pytest
 import responses
 from hypothesis import given
 from hypothesis import strategies as st
 
-from dagster_resource import QATechStartRunConfig
-from qatech_orchestration import QATechClient, QATechValidationError, build_start_run_body
+from dagster_resource import QATechResource, QATechStartRunConfig, qatech_start_run_op
+from qatech_orchestration import build_start_run_body
 from tests.conftest import TOKEN
 from tests.core.test_builder_properties import INVALID, SETTINGS, valid_fields
 
@@ -20,14 +21,21 @@ STARTED = {"success": True, "run": {"id": "u", "shortId": "abc123", "url": "http
                                     "testCount": 1, "testPlan": None}}  # fmt: skip
 
 
+def run_start_op(config: QATechStartRunConfig) -> list[Any]:
+    """Invoke the start op itself (direct invocation: fast enough for property tests)."""
+    with dg.build_op_context(resources={"qatech": QATechResource(api_token=TOKEN)}) as context:
+        return list(qatech_start_run_op(context, config=config))
+
+
 @SETTINGS
 @given(fields=valid_fields())
 def test_config_sends_exactly_what_the_builder_builds(fields: dict[str, Any]) -> None:
     config = QATechStartRunConfig(**fields)
     with responses.RequestsMock() as mock:
         mock.post(f"{BASE}/run", json=STARTED)
-        QATechClient(TOKEN).start_run(**config.model_dump())
+        (output,) = run_start_op(config)
         (call,) = mock.calls
+    assert output.value == "abc123"
     assert call.request.body is not None
     assert json.loads(call.request.body) == build_start_run_body(**fields)
 
@@ -45,7 +53,9 @@ def test_bad_config_names_the_field_and_sends_nothing(data: st.DataObject, field
         except Exception as exc:  # Dagster's own type checks (e.g. a JSON string for a list)
             assert field in str(exc)
             return
-        with pytest.raises(QATechValidationError) as info:
-            QATechClient(TOKEN).start_run(**config.model_dump())
+        with pytest.raises(dg.Failure) as info:
+            run_start_op(config)
         assert len(mock.calls) == 0
-    assert str(info.value.field).split("[")[0].split(".")[0] == field
+    assert info.value.description is not None
+    assert info.value.description.startswith(field)
+    assert info.value.allow_retries is False  # bad input does not get better on a retry

@@ -22,12 +22,12 @@ from tests.reliability.fault_matrix import (
 
 
 @pytest.mark.parametrize("row", ROWS, ids=lambda r: r.id)
-def test_dagster(row: Row, emu: QATechEmulator, down_url: str) -> None:
+def test_dagster(row: Row, emulator: QATechEmulator, down_url: str) -> None:
     dg = pytest.importorskip("dagster")
     from dagster_resource import QATechResource, qatech_rerun_op, qatech_start_run_op, qatech_wait_for_run_op
 
-    previous = arrange(row, emu) if row.endpoint == "rerun" else None
-    base_url = down_url if row.special == "refused" else emu.base_url
+    previous = arrange(row, emulator) if row.endpoint == "rerun" else None
+    base_url = down_url if row.special == "refused" else emulator.base_url
     resource = QATechResource(
         api_token=TOKEN, base_url=base_url, connect_timeout=2, read_timeout=1.0, max_retries=2, backoff_factor=0.01
     )
@@ -67,7 +67,7 @@ def test_dagster(row: Row, emu: QATechEmulator, down_url: str) -> None:
         step = "qatech_wait_for_run_op"
         ops["qatech_wait_for_run_op"] = {"config": {"poll_interval": 0.01, "timeout": wait_timeout(row)}}
     if row.endpoint != "rerun" and row.special != "refused":
-        arrange(row, emu)
+        arrange(row, emulator)
     result = job.execute_in_process(resources={"qatech": resource}, run_config={"ops": ops}, raise_on_error=False)
     texts = "\n".join(repr(e) + str(e.message) for e in result.all_events)
     assert TOKEN not in texts
@@ -84,10 +84,12 @@ def test_dagster(row: Row, emu: QATechEmulator, down_url: str) -> None:
         ]
         short_id = start_output.step_output_data.metadata["run_short_id"].value
         url = start_output.step_output_data.metadata["run_url"].value
-        assert short_id in emu.project.runs  # the short ID survives in the start op's metadata
+        assert short_id in emulator.project.runs  # the short ID survives in the start op's metadata
         assert failure.step_failure_data.user_failure_data.metadata["run_url"].value == url
         check_reads(row, description, url)
     else:
         check_reads(row, description, None)
-    sent = len(emu.requests_to(row.endpoint)) if row.endpoint != "get_run" else len(emu.requests_to("start_run"))
+    sent = (
+        len(emulator.requests_to(row.endpoint)) if row.endpoint != "get_run" else len(emulator.requests_to("start_run"))
+    )
     assert sent == (0 if row.special == "refused" else 1), "a POST was sent twice (or not at all)"

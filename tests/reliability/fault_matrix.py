@@ -8,7 +8,6 @@ Airflow operator and the Dagster ops, and checks that ``docs/reliability.md`` sh
 from __future__ import annotations
 
 import socket
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -19,7 +18,13 @@ from qatech_orchestration.emulator import QATechEmulator
 from tests.conftest import TOKEN
 
 #: Client settings of every row: 2 retries, 1 s read timeout (the delay faults last 2.5 s), fast backoff.
-CLIENT_SETTINGS: dict[str, Any] = {"connect_timeout": 2, "read_timeout": 1.0, "max_retries": 2, "backoff_factor": 0.01, "retry_after_max": 1}
+CLIENT_SETTINGS: dict[str, Any] = {
+    "connect_timeout": 2,
+    "read_timeout": 1.0,
+    "max_retries": 2,
+    "backoff_factor": 0.01,
+    "retry_after_max": 1,
+}
 
 
 MISSING_SHORT_ID = {"success": True, "run": {"id": "5b0c1e0e", "url": "https://app.qa.tech/r/x", "testCount": 3}}
@@ -152,12 +157,6 @@ def down_url() -> str:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     return f"http://127.0.0.1:{port}/v1"
-
-
-@pytest.fixture
-def emu() -> Iterator[QATechEmulator]:
-    with QATechEmulator(token=TOKEN, polls_to_finish=2) as emulator:
-        yield emulator
 
 
 def arrange(row: Row, emu: QATechEmulator) -> str | None:

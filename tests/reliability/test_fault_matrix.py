@@ -38,9 +38,9 @@ def test_docs_show_exactly_this_matrix() -> None:
 
 
 @pytest.mark.parametrize("row", ROWS, ids=lambda r: r.id)
-def test_core(row: Row, emu: QATechEmulator, down_url: str) -> None:
-    previous = arrange(row, emu)
-    base_url = down_url if row.special == "refused" else emu.base_url
+def test_core(row: Row, emulator: QATechEmulator, down_url: str) -> None:
+    previous = arrange(row, emulator)
+    base_url = down_url if row.special == "refused" else emulator.base_url
     sleeps: list[float] = []
     client = QATechClient(TOKEN, base_url=base_url, sleep=sleeps.append, **CLIENT_SETTINGS)
     run_url = None
@@ -54,7 +54,7 @@ def test_core(row: Row, emu: QATechEmulator, down_url: str) -> None:
             if row.special == "refused":
                 short_id, run_url = "r00001", "https://app.qa.tech/runs/r00001"
             else:  # the fault is on status reads: the start goes through
-                started = QATechClient(TOKEN, base_url=emu.base_url).start_run()
+                started = QATechClient(TOKEN, base_url=emulator.base_url).start_run()
                 short_id, run_url = started.short_id, started.url
             client.wait_for_run(short_id, poll_interval=0.01, timeout=wait_timeout(row), run_url=run_url)
     except QATechError as exc:
@@ -66,7 +66,7 @@ def test_core(row: Row, emu: QATechEmulator, down_url: str) -> None:
         check_reads(row, str(error), run_url)
         assert TOKEN not in str(error) + repr(error)
     if row.endpoint != "get_run":
-        sent = len(emu.requests_to(row.endpoint))
+        sent = len(emulator.requests_to(row.endpoint))
         assert sent == (0 if row.special == "refused" else 1), "a POST was sent twice"
         assert len(sleeps) == (CLIENT_SETTINGS["max_retries"] if row.retried else 0)
     elif row.retried and row.special != "refused":
