@@ -44,10 +44,14 @@ class QATechResource(ConfigurableResource):  # type: ignore[type-arg]
     )
     connect_timeout: float = Field(default=_D.connect_timeout, description=_DOC["connect_timeout"])
     read_timeout: float = Field(default=_D.read_timeout, description=_DOC["read_timeout"])
+    total_timeout: float = Field(default=_D.total_timeout, description=_DOC["total_timeout"])
     max_retries: int = Field(default=_D.max_retries, description=_DOC["max_retries"])
     backoff_factor: float = Field(default=_D.backoff_factor, description=_DOC["backoff_factor"])
     backoff_max: float = Field(default=_D.backoff_max, description=_DOC["backoff_max"])
     retry_after_max: float = Field(default=_D.retry_after_max, description=_DOC["retry_after_max"])
+    max_response_bytes: int = Field(default=_D.max_response_bytes, description=_DOC["max_response_bytes"])
+    pool_size: int = Field(default=_D.pool_size, description=_DOC["pool_size"])
+    allow_insecure_http: bool = Field(default=_D.allow_insecure_http, description=_DOC["allow_insecure_http"])
 
     # requests is imported when the first client is built, not when the code location loads.
     _client: QATechClient | None = PrivateAttr(default=None)

@@ -6,8 +6,8 @@ process lists); the base URL from ``--base-url`` or ``QATECH_BASE_URL``.
 Exit codes:
     0  success (the run started; or, when waiting, it passed, or was skipped without --fail-on-skipped)
     1  the run finished without passing (FAILED, ERROR, CANCELLED, or SKIPPED with --fail-on-skipped)
-    2  usage or validation error (nothing was sent)
-    3  QA.tech API or network error
+    2  usage or validation error: nothing was sent (every flag is checked before the first request)
+    3  QA.tech API or network error (once a run started, its run_short_id line was printed first)
     4  the wait timed out (the run goes on in QA.tech)
 """
 
@@ -27,6 +27,7 @@ from qatech_orchestration.errors import QATechError, QATechValidationError, QATe
 from qatech_orchestration.models import RunStatus, StartedRun
 from qatech_orchestration.outcome import judge_run, run_summary
 from qatech_orchestration.request_model import START_RUN
+from qatech_orchestration.validation import check_positive_number
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_API, EXIT_TIMEOUT = 0, 1, 2, 3, 4
 
@@ -61,11 +62,19 @@ def _notification(text: str) -> Any:
     return item
 
 
+def _seconds(text: str) -> float:
+    """A finite number of seconds > 0 (checked while parsing: before anything is sent)."""
+    try:
+        return check_positive_number(float(text), "seconds")
+    except (ValueError, QATechValidationError):
+        raise argparse.ArgumentTypeError(f"{text!r} is not a finite number of seconds > 0") from None
+
+
 def _add_wait_flags(parser: argparse.ArgumentParser, *, optional: bool) -> None:
     if optional:
         parser.add_argument("--wait", action="store_true", help="wait for the run and exit by its result")
-    parser.add_argument("--poll-interval", type=float, default=30.0, help="seconds between reads (30)")
-    parser.add_argument("--timeout", type=float, default=3600.0, help="seconds to wait at most (3600)")
+    parser.add_argument("--poll-interval", type=_seconds, default=30.0, help="seconds between reads (30)")
+    parser.add_argument("--timeout", type=_seconds, default=3600.0, help="seconds to wait at most (3600)")
     parser.add_argument("--fail-on-skipped", action="store_true", help="exit 1 when every test case was skipped")
 
 
@@ -176,10 +185,11 @@ class _Printer:
     def started(self, run: StartedRun, key: str = "run") -> None:
         self.document[key] = run.to_dict()
         if not self.as_json:
-            plan = f" ({run.test_plan.name})" if run.test_plan else ""
-            print(f"Started QA.tech run {run.short_id}{plan}: {run.test_count} test(s)")
+            # The machine-readable lines first: whatever happens next, the run is not lost.
             print(f"run_short_id={run.short_id}")
             print(f"run_url={run.url}", flush=True)
+            plan = f" ({run.test_plan.name})" if run.test_plan else ""
+            print(f"Started QA.tech run {run.short_id}{plan}: {run.test_count} test case(s)", flush=True)
 
     def status(self, status: RunStatus) -> None:
         self.document["status"] = run_summary(status)
@@ -227,7 +237,16 @@ def _run(args: argparse.Namespace, out: _Printer) -> int:
     return out.finish(EXIT_OK)
 
 
+def _never_fail_on_encoding() -> None:
+    """A terminal that cannot encode a plan's name (LANG=C, a Windows code page) must not crash the CLI."""
+    for stream in (sys.stdout, sys.stderr):
+        reconfigure = getattr(stream, "reconfigure", None)
+        if reconfigure is not None:
+            reconfigure(errors="backslashreplace")
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    _never_fail_on_encoding()
     parser = build_parser()
     out = _Printer(as_json=False)
     try:
@@ -236,7 +255,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, format="%(levelname)s %(message)s")
         return _run(args, out)
     except QATechValidationError as exc:
-        code = EXIT_USAGE if exc.status_code is None else EXIT_API
+        # "Nothing was sent" only when it is true: once a run started, it is an API-side problem.
+        code = EXIT_USAGE if exc.status_code is None and "run" not in out.document else EXIT_API
         return out.finish(code, f"error: {exc}")
     except QATechWaitTimeout as exc:
         return out.finish(EXIT_TIMEOUT, f"error: {exc}")

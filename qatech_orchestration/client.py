@@ -3,16 +3,28 @@
 from __future__ import annotations
 
 import logging
-import re
+import os
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urljoin, urlsplit
 
 import requests
+from requests.adapters import HTTPAdapter
 from urllib3.exceptions import MaxRetryError, NewConnectionError
 
 from qatech_orchestration._version import __version__
+from qatech_orchestration.answers import (
+    ACCEPT_ENCODING,
+    MAX_ERROR_TEXT,
+    AnswerTooLarge,
+    BodyReader,
+    Redactor,
+    UnreadableAnswer,
+    error_text,
+    parse_json,
+)
 from qatech_orchestration.defaults import DEFAULT_BASE_URL
 from qatech_orchestration.errors import (
     QATechBadResponseError,
@@ -27,7 +39,8 @@ from qatech_orchestration.request_builder import build_rerun_body, build_start_r
 from qatech_orchestration.retry import RetryPolicy, parse_retry_after
 from qatech_orchestration.settings import DEFAULT_HTTP_SETTINGS, HttpSettings
 from qatech_orchestration.validation import (
-    check_non_negative_number,
+    check_api_token,
+    check_base_url,
     check_positive_number,
     check_run_short_id,
     check_short_id,
@@ -44,28 +57,27 @@ USER_AGENT = f"qatech-orchestration/{__version__}"
 _MAY_HAVE_STARTED = "a run may have started: check the dashboard before starting again"
 
 
-def check_api_token(api_token: Any) -> str:
-    """Validate an API token without ever echoing it."""
-    if not isinstance(api_token, str) or not api_token.strip():
-        raise QATechValidationError(
-            "is missing: pass the token from QA.tech's Settings -> Integrations -> API (or an organization API key)",
-            field="api_token",
-        )
-    if any(ch.isspace() or ord(ch) < 32 for ch in api_token):
-        raise QATechValidationError(
-            "contains whitespace or a line break; check the secret for a trailing newline",
-            field="api_token",
-        )
-    return api_token
+#: Environment variable that allows a plain http:// base URL to another machine (a docker-compose emulator).
+ALLOW_INSECURE_HTTP_ENV = "QATECH_ALLOW_INSECURE_HTTP"
+#: Same-origin redirects a read follows at most.
+MAX_REDIRECTS = 5
+_CHUNK = 64 * 1024
 
 
-def normalize_base_url(base_url: Any) -> str:
-    """``https://api.qa.tech/v1`` style base URL without a trailing slash."""
-    if not isinstance(base_url, str) or not base_url.startswith(("http://", "https://")):
-        raise QATechValidationError(
-            f"{base_url!r} is not an http(s) URL; the default is {DEFAULT_BASE_URL!r}", field="base_url"
-        )
-    return base_url.rstrip("/")
+def normalize_base_url(base_url: Any, *, allow_insecure_http: bool = False) -> str:
+    """The API root without a trailing slash; see :func:`~qatech_orchestration.validation.check_base_url`."""
+    allowed = allow_insecure_http or os.environ.get(ALLOW_INSECURE_HTTP_ENV, "").lower() in ("1", "true", "yes")
+    return check_base_url(base_url, allow_insecure_http=allowed, default=DEFAULT_BASE_URL)
+
+
+@dataclass(frozen=True)
+class _Answer:
+    """An HTTP answer as the transport received it (body decompressed and capped)."""
+
+    status: int
+    reason: str
+    headers: Mapping[str, str]
+    body: bytes
 
 
 def connection_opened(exc: requests.RequestException) -> bool:
@@ -85,15 +97,24 @@ def connection_opened(exc: requests.RequestException) -> bool:
 class QATechClient:
     """A client of QA.tech's REST API v1.
 
-    One client may be shared by threads (``requests.Session`` is used for independent requests only).
+    One client may be shared by threads: each request is independent, and the connection pool holds
+    ``pool_size`` connections, so 20 threads polling at once neither wait for a socket nor log "connection
+    pool is full".
+
+    Every answer is distrusted: it is read streaming with a size cap (decompressed size included) and a
+    total deadline, parsed with a depth limit, and checked (a run short ID that looks like one, a status for
+    the run asked, no ``success: false``). Redirects are never followed on POST, and on GET only within the
+    base URL's origin: the token never leaves it.
 
     Args:
         api_token: a project API token (Settings -> Integrations -> API) or an organization API key.
             It is sent as ``Authorization: Bearer ...`` and never appears in logs, reprs or exceptions.
         base_url: the API root, ``https://api.qa.tech/v1`` by default (the emulator's ``base_url`` in tests).
+            Plain ``http://`` only to this machine, unless ``allow_insecure_http``.
         project_short_id: ``proj_...``; required with organization-scoped keys. Sent in the body of POSTs
             and as the ``projectShortId`` query parameter of GETs.
-        connect_timeout, read_timeout, max_retries, backoff_factor, backoff_max, retry_after_max: see
+        connect_timeout, read_timeout, total_timeout, max_retries, backoff_factor, backoff_max,
+            retry_after_max, max_response_bytes, pool_size, allow_insecure_http: see
             :class:`~qatech_orchestration.settings.HttpSettings` (the same names everywhere).
         session: a ``requests.Session`` to use (one is created otherwise).
         sleep: the function used to wait (tests pass a fake one).
@@ -107,34 +128,49 @@ class QATechClient:
         project_short_id: str | None = None,
         connect_timeout: float = DEFAULT_HTTP_SETTINGS.connect_timeout,
         read_timeout: float = DEFAULT_HTTP_SETTINGS.read_timeout,
+        total_timeout: float = DEFAULT_HTTP_SETTINGS.total_timeout,
         max_retries: int = DEFAULT_HTTP_SETTINGS.max_retries,
         backoff_factor: float = DEFAULT_HTTP_SETTINGS.backoff_factor,
         backoff_max: float = DEFAULT_HTTP_SETTINGS.backoff_max,
         retry_after_max: float = DEFAULT_HTTP_SETTINGS.retry_after_max,
+        max_response_bytes: int = DEFAULT_HTTP_SETTINGS.max_response_bytes,
+        pool_size: int = DEFAULT_HTTP_SETTINGS.pool_size,
+        allow_insecure_http: bool = DEFAULT_HTTP_SETTINGS.allow_insecure_http,
         session: requests.Session | None = None,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         self._api_token = check_api_token(api_token)
-        self.base_url = normalize_base_url(base_url)
-        self.project_short_id = (
-            check_short_id(project_short_id, "project_short_id", prefix="proj") if project_short_id else None
-        )
+        self._redact = Redactor(self._api_token)
         self.settings = HttpSettings(
             connect_timeout=connect_timeout,
             read_timeout=read_timeout,
+            total_timeout=total_timeout,
             max_retries=max_retries,
             backoff_factor=backoff_factor,
             backoff_max=backoff_max,
             retry_after_max=retry_after_max,
+            max_response_bytes=max_response_bytes,
+            pool_size=pool_size,
+            allow_insecure_http=allow_insecure_http,
+        )
+        self.base_url = normalize_base_url(base_url, allow_insecure_http=allow_insecure_http)
+        self._origin = _origin(self.base_url)
+        self.project_short_id = (
+            check_short_id(project_short_id, "project_short_id", prefix="proj") if project_short_id else None
         )
         self.retry = RetryPolicy.from_settings(self.settings)
         self._sleep = sleep
         self._session = session or requests.Session()
+        if session is None:
+            adapter = HTTPAdapter(pool_connections=1, pool_maxsize=pool_size, max_retries=0)
+            self._session.mount("https://", adapter)
+            self._session.mount("http://", adapter)
         self._session.headers.update(
             {
                 "Authorization": f"Bearer {self._api_token}",
                 "User-Agent": USER_AGENT,
                 "Accept": "application/json",
+                "Accept-Encoding": ACCEPT_ENCODING,
             }
         )
 
@@ -172,6 +208,9 @@ class QATechClient:
 
         ``test_cases``: ``None`` (no test cases), ``"failed"`` (failed, skipped and errored ones) or ``"all"``.
         """
+        return self._get_run(short_id, test_cases, deadline=None)
+
+    def _get_run(self, short_id: str, test_cases: str | None, *, deadline: float | None) -> RunStatus:
         check_run_short_id(short_id)
         params: dict[str, str] = {}
         if check_test_cases_filter(test_cases):
@@ -179,11 +218,19 @@ class QATechClient:
         if self.project_short_id:
             params["projectShortId"] = self.project_short_id
         path = f"/run/{short_id}"
-        payload = self._request("GET", path, params=params, run_short_id=short_id)
+        payload = self._request("GET", path, params=params, run_short_id=short_id, deadline=deadline)
         try:
-            return RunStatus.from_api(payload)
+            status = RunStatus.from_api(payload)
         except QATechBadResponseError as exc:
             raise self._bad_response(exc.message, "GET", path, short_id) from None
+        if status.short_id != short_id:
+            raise self._bad_response(
+                f"QA.tech answered with the status of run {status.short_id!r} when asked for {short_id!r}",
+                "GET",
+                path,
+                short_id,
+            )
+        return status
 
     def rerun(
         self,
@@ -219,19 +266,23 @@ class QATechClient:
         """Poll ``GET /run/{shortId}`` until the run is COMPLETED, ERROR or CANCELLED, and return it.
 
         It does not judge the outcome (see :func:`qatech_orchestration.outcome.raise_for_outcome`). An
-        unknown status is logged and polled on like a running one: it is never taken for success.
+        unknown status is logged and polled on like a running one: it is never taken for success. No sleep,
+        retry delay or ``Retry-After`` reaches past the deadline.
 
         Raises:
             QATechWaitTimeout: no terminal status within ``timeout`` seconds (the QA.tech run goes on).
         """
         check_run_short_id(short_id)
         check_positive_number(poll_interval, "poll_interval")
-        check_non_negative_number(timeout, "timeout")
+        check_positive_number(timeout, "timeout")
         deadline = time.monotonic() + timeout
         warned: set[str] = set()
+        last = "no status read yet"
         while True:
             try:
-                status = self.get_run(short_id, test_cases=test_cases)
+                status = self._get_run(short_id, test_cases, deadline=deadline)
+            except _DeadlineReached:
+                break
             except QATechError as exc:
                 if run_url and not exc.run_url:
                     raise exc.evolve(run_url=run_url) from None  # so the message names the run to look at
@@ -242,6 +293,7 @@ class QATechClient:
                 on_poll(status)
             if status.is_terminal:
                 return status
+            last = f"last status {status.state_label}"
             if not status.is_known and status.status not in warned:
                 warned.add(status.status)
                 log.warning(
@@ -251,13 +303,14 @@ class QATechClient:
                 )
             remaining = deadline - time.monotonic()
             if remaining <= 0:
-                raise QATechWaitTimeout(
-                    f"QA.tech run {short_id} did not finish within {timeout:g} s (last status "
-                    f"{status.state_label}); the run goes on in QA.tech, which has no cancel endpoint",
-                    run_short_id=short_id,
-                    run_url=run_url,
-                )
+                break
             self._sleep(min(poll_interval, remaining))
+        raise QATechWaitTimeout(
+            f"QA.tech run {short_id} did not finish within {timeout:g} s ({last}); the run goes on in QA.tech, "
+            "which has no cancel endpoint",
+            run_short_id=short_id,
+            run_url=run_url,
+        )
 
     # ------------------------------------------------------------------------------------------
     # Transport
@@ -271,28 +324,38 @@ class QATechClient:
         json_body: Any = None,
         params: Mapping[str, str] | None = None,
         run_short_id: str | None = None,
+        deadline: float | None = None,
     ) -> Any:
-        url = f"{self.base_url}{path}"
-        timeout = (self.settings.connect_timeout, self.settings.read_timeout)
+        """Send with the retry policy; return the answer's JSON or raise a typed error.
+
+        ``deadline`` (``time.monotonic()``) bounds the whole call, retries and their delays included: a
+        wait's time left. When it would be passed, :class:`_DeadlineReached` is raised instead of sleeping.
+        """
         attempt = 0
         while True:
             attempt += 1
             retry_after: float | None = None
             try:
-                response = self._session.request(method, url, json=json_body, params=params or None, timeout=timeout)
+                answer = self._send(method, path, json_body, params, deadline)
             except requests.RequestException as exc:
                 opened = connection_opened(exc)
                 retry = self.retry.should_retry(method, attempt, connection_opened=opened)
                 error: QATechError = self._no_answer(exc, method, path, run_short_id, may_have_arrived=opened)
+            except _Unusable as exc:
+                raise self._bad_response(exc.message, method, path, run_short_id, status_code=exc.status) from None
             else:
-                if 200 <= response.status_code < 300:
-                    return self._decode(response, method, path, run_short_id)
-                error = self._http_error(response, method, path, run_short_id)
-                retry = self.retry.should_retry(method, attempt, status_code=response.status_code)
-                retry_after = parse_retry_after(response.headers.get("Retry-After"))
+                if 200 <= answer.status < 300:
+                    return self._decode(answer, method, path, run_short_id)
+                if 300 <= answer.status < 400:
+                    raise self._redirect_error(answer, method, path, run_short_id)
+                error = self._http_error(answer, method, path, run_short_id)
+                retry = self.retry.should_retry(method, attempt, status_code=answer.status)
+                retry_after = parse_retry_after(answer.headers.get("Retry-After"))
             if not retry:
                 raise error
             delay = self.retry.delay(attempt, retry_after)
+            if deadline is not None and time.monotonic() + delay >= deadline:
+                raise _DeadlineReached()
             log.warning(
                 "%s %s failed (%s); retry %d of %d in %.1f s",
                 method,
@@ -303,6 +366,64 @@ class QATechClient:
                 delay,
             )
             self._sleep(delay)
+
+    def _send(
+        self,
+        method: str,
+        path: str,
+        json_body: Any,
+        params: Mapping[str, str] | None,
+        deadline: float | None,
+    ) -> _Answer:
+        """One attempt: follow same-origin redirects of a GET, read the body within the total deadline."""
+        call_deadline = time.monotonic() + self.settings.total_timeout
+        if deadline is not None:
+            call_deadline = min(call_deadline, deadline)
+        url = f"{self.base_url}{path}"
+        for _ in range(MAX_REDIRECTS + 1):
+            left = _left(call_deadline)
+            timeout = (min(self.settings.connect_timeout, left), min(self.settings.read_timeout, left))
+            response = self._session.request(
+                method,
+                url,
+                json=json_body,
+                params=params or None,
+                timeout=timeout,
+                allow_redirects=False,
+                stream=True,
+            )
+            with response:
+                location = response.headers.get("Location")
+                if method == "GET" and response.status_code in (301, 302, 303, 307, 308) and location:
+                    target = urljoin(url, location)
+                    if _origin(target) == self._origin:
+                        url, params = target, None  # the Location carries its own query
+                        continue
+                return self._read(response, call_deadline, wait_deadline=deadline)
+        raise _Unusable(f"QA.tech redirected more than {MAX_REDIRECTS} times", None)
+
+    def _read(self, response: requests.Response, call_deadline: float, *, wait_deadline: float | None) -> _Answer:
+        reader = BodyReader(response.headers.get("Content-Encoding"), self.settings.max_response_bytes)
+        while True:
+            if time.monotonic() > call_deadline:
+                if wait_deadline is not None and call_deadline >= wait_deadline:
+                    raise _DeadlineReached()
+                raise _Unusable(
+                    f"QA.tech's answer did not arrive within total_timeout={self.settings.total_timeout:g} s",
+                    response.status_code,
+                )
+            try:
+                chunk = response.raw.read1(_CHUNK, decode_content=False)  # returns once some bytes arrived
+            except Exception as exc:  # urllib3 errors while streaming (reset, read timeout): no full answer
+                raise requests.exceptions.ConnectionError(exc) from exc
+            try:
+                if not chunk:
+                    body = reader.finish()
+                    break
+                reader.feed(chunk)
+            except (AnswerTooLarge, UnreadableAnswer) as exc:
+                raise _Unusable(str(exc), response.status_code) from None
+        return _Answer(response.status_code, response.reason or "", response.headers, body)
 
     def _no_answer(
         self,
@@ -325,39 +446,48 @@ class QATechClient:
             retryable=False if sent_a_run else None,
         )
 
-    def _decode(self, response: requests.Response, method: str, path: str, run_short_id: str | None) -> Any:
+    def _decode(self, answer: _Answer, method: str, path: str, run_short_id: str | None) -> Any:
         try:
-            return response.json()
-        except ValueError:
-            snippet = self._redact(response.text[:200])
+            payload = parse_json(answer.body)
+        except UnreadableAnswer as exc:
+            snippet = self._redact(answer.body.decode("utf-8", "replace"), 200)
             raise self._bad_response(
-                f"QA.tech answered HTTP {response.status_code} with a body that is not JSON: {snippet!r}",
+                f"QA.tech answered HTTP {answer.status} with a body that is not usable JSON ({exc}): {snippet!r}",
                 method,
                 path,
                 run_short_id,
-                status_code=response.status_code,
+                status_code=answer.status,
             ) from None
+        if isinstance(payload, dict) and payload.get("success") is False:
+            detail = payload.get("message") if isinstance(payload.get("message"), str) else "no message"
+            raise self._bad_response(
+                f"QA.tech answered HTTP {answer.status} with success: false ({detail})",
+                method,
+                path,
+                run_short_id,
+                status_code=answer.status,
+            )
+        return payload
 
-    def _http_error(self, response: requests.Response, method: str, path: str, run_short_id: str | None) -> QATechError:
-        message = ""
-        try:
-            data = response.json()
-        except ValueError:
-            data = None
-        if isinstance(data, dict):
-            for key in ("message", "statusText", "error"):
-                if isinstance(data.get(key), str):
-                    message = data[key]
-                    break
-        if not message:
-            text = response.text
-            if "html" in response.headers.get("Content-Type", ""):
-                text = re.sub(r"<[^>]+>", " ", text)  # an error page from a proxy: keep its words
-            message = " ".join(text.split())[:300] or response.reason or "no message"
-        cls = error_for_status(response.status_code)
+    def _redirect_error(self, answer: _Answer, method: str, path: str, run_short_id: str | None) -> QATechError:
+        location = self._redact(answer.headers.get("Location") or "(no Location)", MAX_ERROR_TEXT)
+        why = "a POST is never re-sent elsewhere" if method != "GET" else "it leaves the base URL's origin"
+        message = (
+            f"QA.tech answered with a redirect to {location}, which was not followed ({why}); check base_url "
+            f"({self.base_url})"
+        )
+        if answer.status == 303 and method != "GET":
+            message += f"; See Other means the request was processed: {_MAY_HAVE_STARTED}"
+        return QATechError(
+            message, status_code=answer.status, method=method, path=path, run_short_id=run_short_id, retryable=False
+        )
+
+    def _http_error(self, answer: _Answer, method: str, path: str, run_short_id: str | None) -> QATechError:
+        text = error_text(answer.body, answer.headers.get("Content-Type", ""), answer.reason)
+        cls = error_for_status(answer.status)
         return cls(
-            self._redact(message),
-            status_code=response.status_code,
+            self._redact(text, MAX_ERROR_TEXT),
+            status_code=answer.status,
             method=method,
             path=path,
             run_short_id=run_short_id,
@@ -366,7 +496,8 @@ class QATechClient:
     def _parse_started(self, payload: Any, method: str, path: str, rerun_of: str | None) -> StartedRun:
         try:
             started = StartedRun.from_api(payload)
-        except QATechBadResponseError as exc:
+            check_run_short_id(started.short_id, "run.shortId")
+        except (QATechBadResponseError, QATechValidationError) as exc:
             raise self._bad_response(exc.message, method, path, rerun_of) from None
         if rerun_of:
             log.debug("Rerun of QA.tech run %s started as %s: %s", rerun_of, started.short_id, started.url)
@@ -375,7 +506,7 @@ class QATechClient:
         return started
 
     def _bad_response(
-        self, message: str, method: str, path: str, short_id: str | None, status_code: int = 200
+        self, message: str, method: str, path: str, short_id: str | None, status_code: int | None = 200
     ) -> QATechBadResponseError:
         """A 2xx answer that is not the documented JSON. After a POST, QA.tech accepted the request."""
         started = method != "GET"
@@ -390,5 +521,25 @@ class QATechClient:
             retryable=False if started else None,
         )
 
-    def _redact(self, text: str) -> str:
-        return text.replace(self._api_token, "***")
+
+class _DeadlineReached(Exception):
+    """A wait's deadline would pass before the next attempt: the wait times out instead."""
+
+
+class _Unusable(Exception):
+    """An answer arrived but cannot be used (too large, too slow, corrupt, redirected in circles)."""
+
+    def __init__(self, message: str, status: int | None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.status = status
+
+
+def _origin(url: str) -> tuple[str, str, int | None]:
+    parts = urlsplit(url)
+    port = parts.port or {"http": 80, "https": 443}.get(parts.scheme)
+    return parts.scheme, (parts.hostname or "").lower(), port
+
+
+def _left(deadline: float) -> float:
+    return max(deadline - time.monotonic(), 0.001)

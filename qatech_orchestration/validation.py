@@ -8,12 +8,14 @@ the fix. No request is ever sent with a value that failed here. Importing this m
 from __future__ import annotations
 
 import difflib
+import ipaddress
 import json
 import math
 import re
 import uuid
 from collections.abc import Mapping, Sequence
 from typing import Any
+from urllib.parse import urlsplit
 
 from qatech_orchestration.errors import QATechValidationError
 
@@ -159,7 +161,68 @@ def check_non_negative_number(value: Any, field: str) -> float:
     return float(value)
 
 
+def check_positive_int(value: Any, field: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+        raise fail(field, f"must be a whole number > 0, got {describe(value)}")
+    return value
+
+
 def check_non_negative_int(value: Any, field: str) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or value < 0:
         raise fail(field, f"must be a whole number >= 0, got {describe(value)}")
+    return value
+
+
+def is_loopback_host(host: str) -> bool:
+    """``localhost``, 127.0.0.0/8 or ::1: traffic that never leaves this machine."""
+    if host.lower() in ("localhost", "localhost.localdomain") or host.lower().endswith(".localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def check_base_url(value: Any, *, allow_insecure_http: bool, default: str) -> str:
+    """An ``https://host[:port]/path`` API root, without a trailing slash.
+
+    Plain ``http://`` is allowed to this machine (the emulator) and elsewhere only when the caller opts in:
+    the bearer token would otherwise cross the network in clear.
+    """
+    text = check_str(value, "base_url", allow_empty=False).strip()
+    parts = urlsplit(text)
+    example = f"expected an http(s) URL such as {default!r}"
+    if parts.scheme not in ("http", "https") or not parts.hostname or has_space_or_control(text):
+        raise fail("base_url", f"{describe(text)} is not a valid API root; {example}")
+    if parts.query or parts.fragment or parts.username or parts.password:
+        raise fail("base_url", f"{describe(text)} has a query, fragment or credentials; {example}")
+    try:
+        parts.port  # noqa: B018 - raises on a bad port
+    except ValueError:
+        raise fail("base_url", f"{describe(text)} has an invalid port; {example}") from None
+    if parts.scheme == "http" and not allow_insecure_http and not is_loopback_host(parts.hostname):
+        raise fail(
+            "base_url",
+            f"{describe(text)} is plain http:// to another machine: the API token would cross the network in "
+            "clear. Use https://, or allow it explicitly for a trusted network (allow_insecure_http=True, or "
+            "QATECH_ALLOW_INSECURE_HTTP=1 in the environment)",
+        )
+    return text.rstrip("/")
+
+
+def check_api_token(value: Any) -> str:
+    """An API token that can go in an HTTP header; errors never echo it."""
+    if not isinstance(value, str) or not value.strip():
+        raise fail(
+            "api_token",
+            "is missing: pass the token from QA.tech's Settings -> Integrations -> API (or an organization API key)",
+        )
+    if any(ch.isspace() for ch in value):
+        raise fail("api_token", "contains whitespace or a line break; check the secret for a trailing newline")
+    if any(not (0x21 <= ord(ch) <= 0x7E) for ch in value):
+        raise fail(
+            "api_token",
+            "contains characters that cannot go in an HTTP header (only printable ASCII); check that the secret "
+            "was copied whole",
+        )
     return value

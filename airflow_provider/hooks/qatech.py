@@ -118,14 +118,20 @@ class QATechHook(BaseHook):
     def test_connection(self) -> tuple[bool, str]:
         """Check the token by reading a run that does not exist: 404 means QA.tech accepted the token.
 
-        No run is started, so no quota is spent.
+        No run is started, so no quota is spent; one attempt with short timeouts, so an unreachable host
+        answers within seconds instead of after the full retry backoff.
         """
         from qatech_orchestration import QATechAuthError, QATechError, QATechNotFoundError, QATechPermissionError
+        from qatech_orchestration.client import QATechClient
 
         try:
-            self.client.get_run(_PROBE_RUN)
+            conn = self.get_connection(self.qatech_conn_id)
+            kwargs = client_kwargs_from_connection(conn, self.project_short_id)
+            kwargs.update(max_retries=0, connect_timeout=5.0, read_timeout=10.0, total_timeout=10.0)
+            with QATechClient(**kwargs) as client:
+                client.get_run(_PROBE_RUN)
         except QATechNotFoundError:
-            return True, f"Connection successful: QA.tech accepted the API token ({self.client.base_url})"
+            return True, f"Connection successful: QA.tech accepted the API token ({kwargs['base_url']})"
         except (QATechAuthError, QATechPermissionError) as exc:
             return False, f"QA.tech rejected the API token: {exc}"
         except QATechError as exc:

@@ -28,6 +28,7 @@ _DASHBOARD_PATH = re.compile(r"^/dashboard/runs/([^/]+)$")
 
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
+    request_queue_size = 1024  # the listen backlog: bursts of clients are queued, not reset
     block_on_close = False  # stopping must not wait for a delayed answer nobody reads any more
     allow_reuse_address = True
     project: EmulatedProject
@@ -49,6 +50,8 @@ class _Handler(BaseHTTPRequestHandler):
     # Headers and body go out in two writes; with Nagle on, the body waits ~40 ms for the client's
     # delayed ACK of the headers on every keep-alive request.
     disable_nagle_algorithm = True
+    #: A client that announced more body than it sent gets a 400 after this many seconds, not a hung thread.
+    body_timeout = 5.0
 
     def log_message(self, format: str, *args: Any) -> None:
         log.debug("emulator: " + format, *args)
@@ -59,11 +62,48 @@ class _Handler(BaseHTTPRequestHandler):
     def do_POST(self) -> None:
         self._handle("POST")
 
+    def _unsupported(self) -> None:
+        path = urlsplit(self.path).path
+        if path == "/v1/run" or _RUN_PATH.match(path):
+            allow = "POST" if path == "/v1/run" else "GET, POST"
+            self._json(405, {"message": f"Method {self.command} not allowed"}, {"Allow": allow})
+        else:
+            self._json(404, {"message": f"Cannot {self.command} {path}"})
+
+    do_PUT = do_DELETE = do_PATCH = _unsupported
+
+    def _body(self) -> bytes | None:
+        """The request body, or None after answering 400 (bad length, chunked, or cut short)."""
+        if "chunked" in self.headers.get("Transfer-Encoding", "").lower():
+            self._refuse("Chunked request bodies are not supported; send Content-Length")
+            return None
+        text = self.headers.get("Content-Length") or "0"
+        if not text.isdigit():
+            self._refuse(f"Invalid Content-Length: {text[:20]!r}")
+            return None
+        length = int(text)
+        self.connection.settimeout(self.body_timeout)  # only while reading the body: idle keep-alive stays open
+        try:
+            raw = self.rfile.read(length) if length else b""
+        except OSError:  # socket timeout: the client sent less than it announced
+            raw = b""
+        finally:
+            self.connection.settimeout(None)
+        if len(raw) < length:
+            self._refuse("Request body shorter than its Content-Length")
+            return None
+        return raw
+
+    def _refuse(self, message: str) -> None:
+        self.close_connection = True
+        self._json(400, {"message": message})
+
     def _handle(self, method: str) -> None:
         parts = urlsplit(self.path)
         path, query = parts.path, dict(parse_qsl(parts.query))
-        length = int(self.headers.get("Content-Length") or 0)
-        raw = self.rfile.read(length) if length else b""
+        raw = self._body()
+        if raw is None:
+            return
         project = self.server.project
 
         dashboard = _DASHBOARD_PATH.match(path)
@@ -75,8 +115,8 @@ class _Handler(BaseHTTPRequestHandler):
             return
 
         endpoint, short_id = _route(method, path)
-        auth = self.headers.get("Authorization", "")
-        authorized = auth.startswith("Bearer ") and auth[len("Bearer ") :] in self.server.tokens
+        scheme, _, credentials = self.headers.get("Authorization", "").partition(" ")
+        authorized = scheme.lower() == "bearer" and credentials.strip() in self.server.tokens
         body: Any = None
         parse_error = None
         if raw:
@@ -102,6 +142,8 @@ class _Handler(BaseHTTPRequestHandler):
             if endpoint == "start_run":
                 status, payload = 200, project.start_run(body)
             elif endpoint == "rerun":
+                if not raw:  # QA.tech's OpenAPI file: the rerun body is required ({} reruns everything)
+                    raise BadRequest("Request body is required; send {} to rerun every test case")
                 status, payload = 200, project.rerun(str(short_id), body)
             else:
                 if "projectShortId" in query:

@@ -12,7 +12,7 @@ from airflow_provider.hooks.qatech import EXTRA_KEYS, QATechHook, client_kwargs_
 from airflow_provider.operators.qatech import QATechRerunOperator, QATechStartRunOperator
 from qatech_orchestration import QATechClient
 from qatech_orchestration.request_model import RERUN, START_RUN
-from qatech_orchestration.settings import HTTP_SETTING_NAMES
+from qatech_orchestration.settings import DEFAULT_HTTP_SETTINGS, HTTP_SETTING_NAMES
 from tests.conftest import TOKEN
 from tests.request_samples import START_RUN_SAMPLE, START_RUN_SAMPLE_BODY
 
@@ -64,14 +64,17 @@ def test_start_operator_sends_every_field() -> None:
 def test_connection_extra_takes_every_http_setting() -> None:
     assert set(HTTP_SETTING_NAMES) <= set(EXTRA_KEYS)
 
+    # Every setting set to a non-default value, as text (what a connection form stores).
+    values = {name: "true" if isinstance(getattr(DEFAULT_HTTP_SETTINGS, name), bool) else "7"
+              for name in HTTP_SETTING_NAMES}  # fmt: skip
+
     class _Conn:
         conn_id, host, port, schema, password = "qatech_default", "", None, None, TOKEN
-        extra_dejson = {name: 7 for name in HTTP_SETTING_NAMES}
+        extra_dejson = values
 
-    kwargs = client_kwargs_from_connection(_Conn())
-    assert {kwargs[name] for name in HTTP_SETTING_NAMES} == {7}
-    client = QATechClient(**kwargs)
-    assert client.settings.read_timeout == 7 and client.retry.retry_after_max == 7
+    client = QATechClient(**client_kwargs_from_connection(_Conn()))
+    for name in HTTP_SETTING_NAMES:
+        assert getattr(client.settings, name) == (True if values[name] == "true" else 7), name
 
 
 def test_hook_placeholder_names_settings_that_exist() -> None:

@@ -7,6 +7,7 @@ import os
 import shutil
 import subprocess
 import sys
+from typing import Any
 
 import pytest
 
@@ -137,3 +138,81 @@ def test_console_script_is_installed(env: QATechEmulator) -> None:
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout)["status"]["result"] == "PASSED"
     assert TOKEN not in result.stdout + result.stderr
+
+
+@pytest.mark.parametrize(
+    ("argv", "says"),
+    [
+        (["start", "--wait", "--timeout", "-1"], "--timeout: '-1' is not a finite number of seconds > 0"),
+        (["start", "--wait", "--timeout", "nan"], "--timeout: 'nan' is not a finite number of seconds > 0"),
+        (["start", "--wait", "--poll-interval", "0"], "--poll-interval: '0' is not a finite number of seconds > 0"),
+        (["wait", "abc123", "--timeout", "inf"], "--timeout: 'inf' is not a finite number of seconds > 0"),
+        (["start", "--parameters-json", '{"configs": {"cfg_a": NaN}}'], "parameters: is not plain JSON"),
+        (["start", "--parameters-json", '{"configs": {"cfg_a": 1e999}}'], "parameters: is not plain JSON"),
+        (["--base-url", "htps://api.qa.tech/v1", "start"], "base_url:"),
+        (["--base-url", "http://qa.example.com/v1", "start"], "plain http:// to another machine"),
+    ],
+)
+def test_every_flag_is_checked_before_anything_is_sent(
+    argv: list[str], says: str, env: QATechEmulator, capsys: pytest.CaptureFixture[str]
+) -> None:
+    try:
+        code = main(argv)
+    except SystemExit as exc:  # argparse's own usage errors
+        code = int(exc.code or 0)
+    assert code == EXIT_USAGE
+    _, err = capsys.readouterr()
+    assert says in err
+    assert "may have reached" not in err
+    assert env.requests == []  # "nothing was sent" is true
+
+
+def test_a_token_that_cannot_go_in_a_header_exits_2(
+    env: QATechEmulator, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("QATECH_API_TOKEN", "qtk_live_tøken_ünicode")
+    code, _, err = _run(capsys, "status", "abc123")
+    assert code == EXIT_USAGE and "api_token: contains characters that cannot go in an HTTP header" in err
+    assert "tøken" not in err and env.requests == []
+
+
+@pytest.mark.parametrize(
+    ("setup", "argv", "expected"),
+    [
+        (lambda emu: None, ["start"], EXIT_OK),
+        (lambda emu: emu.script_outcome("FAILED"), ["start", "--wait", "--poll-interval", "0.01"], EXIT_FAILED),
+        (lambda emu: None, ["start", "--test-plan", "smoke"], EXIT_USAGE),
+        (lambda emu: emu.inject_fault("get_run", status=404), ["start", "--wait", "--poll-interval", "0.01"],
+         EXIT_API),
+        (lambda emu: emu.script_outcome("NEVER"), ["start", "--wait", "--poll-interval", "0.01", "--timeout", "0.3"],
+         EXIT_TIMEOUT),
+    ],
+)  # fmt: skip
+def test_one_test_per_exit_code(
+    setup: Any, argv: list[str], expected: int, env: QATechEmulator, capsys: pytest.CaptureFixture[str]
+) -> None:
+    setup(env)
+    code, out, err = _run(capsys, *argv)
+    assert code == expected, err
+    started = len(env.requests_to("start_run"))
+    assert started == (0 if expected == EXIT_USAGE else 1)
+    if started:  # the run ID line comes first, whatever happened next
+        assert out.splitlines()[0] == f"run_short_id={next(iter(env.project.runs))}"
+
+
+def test_a_terminal_that_cannot_encode_the_plan_name_keeps_the_run_id() -> None:
+    with QATechEmulator(token=TOKEN, test_plans={"pln_unicode_1": "Prüfplan ✓ 日本"}) as emulator:
+        exe = shutil.which("qatech-orchestration") or os.path.join(
+            os.path.dirname(sys.executable), "qatech-orchestration"
+        )
+        result = subprocess.run(
+            [exe, "start", "--test-plan", "pln_unicode_1"],
+            capture_output=True,
+            env={**os.environ, "QATECH_API_TOKEN": TOKEN, "QATECH_BASE_URL": emulator.base_url,
+                 "PYTHONIOENCODING": "ascii", "LANG": "C", "LC_ALL": "C"},
+            timeout=60,
+        )  # fmt: skip
+    out = result.stdout.decode("ascii")
+    assert result.returncode == EXIT_OK, result.stderr.decode("ascii", "replace")
+    assert out.splitlines()[0] == "run_short_id=r00001"
+    assert "Pr\\xfcfplan" in out  # shown escaped, not a traceback
