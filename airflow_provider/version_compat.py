@@ -48,6 +48,11 @@ async def aget_connection(conn_id: str) -> Any:
     return await asyncio.to_thread(BaseHook.get_connection, conn_id)
 
 
+def task_state_store(context: Any) -> Any | None:
+    """Airflow 3.3+'s ``task_state_store`` of the running task (kept across its tries), else ``None``."""
+    return context.get("task_state_store") if hasattr(context, "get") else None
+
+
 def default_deferrable() -> bool:
     """``[operators] default_deferrable``, as Airflow's own deferrable operators read it."""
     return bool(conf.getboolean("operators", "default_deferrable", fallback=False))
@@ -66,4 +71,5 @@ __all__ = [
     "conf",
     "default_deferrable",
     "get_xcom_value",
+    "task_state_store",
 ]

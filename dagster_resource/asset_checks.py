@@ -14,11 +14,14 @@ from dagster import (
     AssetKey,
     AssetsDefinition,
     MetadataValue,
+    RetryPolicy,
     asset_check,
 )
 
 from dagster_resource.metadata import run_status_metadata, started_run_metadata
 from dagster_resource.ops import failure_from_error
+from dagster_resource.run_record import earlier_started_run, record_started_run
+from qatech_orchestration.durable import resume_or_start
 from qatech_orchestration.errors import QATechError, QATechWaitTimeout
 from qatech_orchestration.models import StartedRun
 from qatech_orchestration.outcome import judge_run
@@ -43,6 +46,7 @@ def build_qatech_asset_check(
     fail_on_skipped: bool = False,
     rerun_failed_once: bool = False,
     resource_key: str = "qatech",
+    retry_policy: RetryPolicy | None = None,
     **fields: "Unpack[StartRunFields]",
 ) -> AssetChecksDefinition:
     """An asset check that starts a QA.tech run after ``asset`` materializes, waits, and passes only if the
@@ -56,6 +60,11 @@ def build_qatech_asset_check(
     assets from materializing when the app is broken. With ``rerun_failed_once``, failed test cases are rerun
     once and the rerun decides. API errors and a wait timeout fail the check with a clear message (and the
     run URL once a run exists).
+
+    Durable: the run is recorded in the event log as soon as it starts. A retry of the check's step (its
+    ``retry_policy``, or "re-execute from failure") re-attaches to that run while it is still going, or
+    takes its result when it already passed, instead of starting another; a start whose outcome is unknown
+    (5xx, lost answer) fails the step without retries, since it may have created a run.
 
     Examples:
         .. code-block:: python
@@ -87,20 +96,39 @@ def build_qatech_asset_check(
         name=name,
         blocking=blocking,
         required_resource_keys={resource_key},
+        retry_policy=retry_policy,
         description=description or f"QA.tech end-to-end tests{plan} pass against the app this asset feeds.",
     )
     def _qatech_check(context: AssetCheckExecutionContext) -> AssetCheckResult:
         client = getattr(context.resources, resource_key).get_client()
+        op_context = context.op_execution_context
+
+        def record(started: StartedRun) -> None:
+            record_started_run(op_context, started)  # before waiting: a retry finds it
+            context.log.info(
+                f"QA.tech run {started.short_id} started ({started.test_count} test case(s)): {started.url}"
+            )
+
         run: StartedRun | None = None
         try:
-            run = client.start_run(**fields)
-            context.log.info(f"QA.tech run {run.short_id} started ({run.test_count} test cases): {run.url}")
-            status = client.wait_for_run(run.short_id, poll_interval=poll_interval, timeout=timeout, run_url=run.url)
+            resumed = resume_or_start(
+                client,
+                earlier_started_run(op_context),
+                lambda: client.start_run(**fields),
+                record=record,
+                fail_on_skipped=fail_on_skipped,
+            )
+            run = resumed.run
+            status = resumed.status
+            if status is None or not status.is_terminal:
+                status = client.wait_for_run(
+                    run.short_id, poll_interval=poll_interval, timeout=timeout, run_url=run.url
+                )
             first = status
             if rerun_failed_once and not judge_run(status, fail_on_skipped=fail_on_skipped).ok:
                 context.log.warning(f"QA.tech run {run.short_id} did not pass; rerunning its failed test cases once")
                 run = client.rerun(run.short_id)  # failed, skipped and errored test cases only
-                context.log.info(f"QA.tech rerun {run.short_id} started: {run.url}")
+                record(run)
                 status = client.wait_for_run(
                     run.short_id, poll_interval=poll_interval, timeout=timeout, run_url=run.url
                 )

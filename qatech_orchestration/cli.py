@@ -9,6 +9,8 @@ Exit codes:
     2  usage or validation error: nothing was sent (every flag is checked before the first request)
     3  QA.tech API or network error (once a run started, its run_short_id line was printed first)
     4  the wait timed out (the run goes on in QA.tech)
+    5  a start or rerun whose outcome is unknown (5xx, answer lost): a run may exist; check the dashboard
+       before starting again (a CI retry of this step could start a second run)
 """
 
 from __future__ import annotations
@@ -29,7 +31,7 @@ from qatech_orchestration.outcome import judge_run, run_summary
 from qatech_orchestration.request_model import START_RUN
 from qatech_orchestration.validation import check_positive_number
 
-EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_API, EXIT_TIMEOUT = 0, 1, 2, 3, 4
+EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_API, EXIT_TIMEOUT, EXIT_MAY_HAVE_STARTED = 0, 1, 2, 3, 4, 5
 
 
 def _json_arg(flag: str, text: str) -> Any:
@@ -139,7 +141,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="qatech-orchestration",
         description="Start, watch and rerun QA.tech test runs. Token: QATECH_API_TOKEN.",
-        epilog="Exit codes: 0 ok, 1 run did not pass, 2 usage/validation, 3 API/network, 4 wait timed out.",
+        epilog="Exit codes: 0 ok, 1 run did not pass, 2 usage/validation (nothing sent), 3 API/network, "
+        "4 wait timed out, 5 a start's outcome is unknown (a run may exist: do not retry blindly).",
     )
     parser.add_argument("--base-url", default=os.environ.get("QATECH_BASE_URL") or DEFAULT_BASE_URL)
     parser.add_argument(
@@ -261,7 +264,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except QATechWaitTimeout as exc:
         return out.finish(EXIT_TIMEOUT, f"error: {exc}")
     except QATechError as exc:
-        return out.finish(EXIT_API, f"error: {exc}")
+        return out.finish(EXIT_MAY_HAVE_STARTED if exc.run_may_exist else EXIT_API, f"error: {exc}")
 
 
 if __name__ == "__main__":

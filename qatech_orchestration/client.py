@@ -27,6 +27,7 @@ from qatech_orchestration.answers import (
 )
 from qatech_orchestration.defaults import DEFAULT_BASE_URL
 from qatech_orchestration.errors import (
+    MAY_HAVE_STARTED,
     QATechBadResponseError,
     QATechConnectionError,
     QATechError,
@@ -54,7 +55,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 USER_AGENT = f"qatech-orchestration/{__version__}"
-_MAY_HAVE_STARTED = "a run may have started: check the dashboard before starting again"
+_MAY_HAVE_STARTED = MAY_HAVE_STARTED
 
 
 #: Environment variable that allows a plain http:// base URL to another machine (a docker-compose emulator).
@@ -443,7 +444,7 @@ class QATechClient:
             method=method,
             path=path,
             run_short_id=run_short_id,
-            retryable=False if sent_a_run else None,
+            run_may_exist=sent_a_run,
         )
 
     def _decode(self, answer: _Answer, method: str, path: str, run_short_id: str | None) -> Any:
@@ -476,21 +477,34 @@ class QATechClient:
             f"QA.tech answered with a redirect to {location}, which was not followed ({why}); check base_url "
             f"({self.base_url})"
         )
-        if answer.status == 303 and method != "GET":
+        processed = answer.status == 303 and method != "GET"
+        if processed:
             message += f"; See Other means the request was processed: {_MAY_HAVE_STARTED}"
         return QATechError(
-            message, status_code=answer.status, method=method, path=path, run_short_id=run_short_id, retryable=False
-        )
-
-    def _http_error(self, answer: _Answer, method: str, path: str, run_short_id: str | None) -> QATechError:
-        text = error_text(answer.body, answer.headers.get("Content-Type", ""), answer.reason)
-        cls = error_for_status(answer.status)
-        return cls(
-            self._redact(text, MAX_ERROR_TEXT),
+            message,
             status_code=answer.status,
             method=method,
             path=path,
             run_short_id=run_short_id,
+            retryable=False,
+            run_may_exist=processed,
+        )
+
+    def _http_error(self, answer: _Answer, method: str, path: str, run_short_id: str | None) -> QATechError:
+        text = self._redact(
+            error_text(answer.body, answer.headers.get("Content-Type", ""), answer.reason), MAX_ERROR_TEXT
+        )
+        # A 5xx on a start or rerun (a gateway that lost the answer, a crash after the insert) may have created
+        # a run (the error's text says so); a 429 or 4xx was refused before any processing.
+        unknown = method != "GET" and answer.status >= 500
+        cls = error_for_status(answer.status)
+        return cls(
+            text,
+            status_code=answer.status,
+            method=method,
+            path=path,
+            run_short_id=run_short_id,
+            run_may_exist=unknown,
         )
 
     def _parse_started(self, payload: Any, method: str, path: str, rerun_of: str | None) -> StartedRun:
@@ -518,7 +532,7 @@ class QATechClient:
             method=method,
             path=path,
             run_short_id=short_id,
-            retryable=False if started else None,
+            run_may_exist=started,
         )
 
 

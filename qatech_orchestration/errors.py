@@ -18,6 +18,9 @@ if TYPE_CHECKING:
 
 _E = TypeVar("_E", bound="QATechError")
 
+#: What every error of a start or rerun whose outcome is unknown tells the user.
+MAY_HAVE_STARTED = "a run may have started: check the dashboard before starting again"
+
 
 def _restore(cls: type[QATechError], state: dict[str, Any]) -> QATechError:
     """Unpickle without running ``__init__`` again (it would prefix the field name twice)."""
@@ -39,6 +42,8 @@ class QATechError(Exception):
         run_url: the dashboard URL of that run, where known.
         retryable: whether retrying the same operation later may succeed (the orchestrator adapters map it
             to Airflow retries and Dagster's ``Failure(allow_retries=...)``). Defaults per class.
+        run_may_exist: a start or rerun whose outcome is unknown (5xx, answer lost after sending, unreadable
+            2xx): QA.tech may have created a run. Never retryable: a retry could start a second one.
     """
 
     #: The class's default for :attr:`retryable`.
@@ -54,6 +59,7 @@ class QATechError(Exception):
         run_short_id: str | None = None,
         run_url: str | None = None,
         retryable: bool | None = None,
+        run_may_exist: bool = False,
     ) -> None:
         self.message = message
         self.status_code = status_code
@@ -61,7 +67,10 @@ class QATechError(Exception):
         self.path = path
         self.run_short_id = run_short_id
         self.run_url = run_url
-        self.retryable = self.default_retryable if retryable is None else retryable
+        self.run_may_exist = run_may_exist
+        if retryable is None:
+            retryable = False if run_may_exist else self.default_retryable
+        self.retryable = retryable
         self.text = self._format()
         super().__init__(self.text)
 
@@ -74,6 +83,7 @@ class QATechError(Exception):
             "run_short_id": self.run_short_id,
             "run_url": self.run_url,
             "retryable": self.retryable,
+            "run_may_exist": self.run_may_exist,
         }
 
     def evolve(self: _E, **changes: Any) -> _E:
@@ -86,6 +96,8 @@ class QATechError(Exception):
 
     def _format(self) -> str:
         text = self.message
+        if self.run_may_exist and MAY_HAVE_STARTED not in text:
+            text = f"{text}; {MAY_HAVE_STARTED}"
         if self.method and self.path:
             where = f"{self.method} {self.path}"
             text = f"{where} -> HTTP {self.status_code}: {text}" if self.status_code else f"{where}: {text}"

@@ -160,8 +160,20 @@ class StartedRun:
         )
 
     def to_dict(self) -> dict[str, Any]:
-        """JSON-serializable form (for XCom, metadata, ``--json``)."""
+        """JSON-serializable form (for XCom, metadata, ``--json``, Airflow's task state store)."""
         return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> StartedRun:
+        """Inverse of :meth:`to_dict`."""
+        plan = data.get("test_plan")
+        return cls(
+            id=str(data["id"]),
+            short_id=str(data["short_id"]),
+            url=str(data["url"]),
+            test_count=int(data.get("test_count") or 0),
+            test_plan=TestPlan(**plan) if isinstance(plan, dict) else None,
+        )
 
 
 @dataclass(frozen=True)

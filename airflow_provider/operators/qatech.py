@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from datetime import timedelta
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
@@ -21,6 +22,7 @@ from airflow_provider.outcomes import (
     finish_from_event,
     to_airflow_exception,
 )
+from airflow_provider.run_store import TaskRunStore
 from airflow_provider.version_compat import BaseOperator, Context, default_deferrable
 from qatech_orchestration.errors import QATechError
 from qatech_orchestration.request_model import RERUN, START_RUN
@@ -28,11 +30,12 @@ from qatech_orchestration.request_model import RERUN, START_RUN
 if TYPE_CHECKING:
     from airflow_provider.hooks.qatech import QATechHook
     from qatech_orchestration.client import QATechClient
-    from qatech_orchestration.models import ApplicationOverride, SlackNotification, StartedRun
+    from qatech_orchestration.models import ApplicationOverride, RunStatus, SlackNotification, StartedRun
 
 
 class _QATechRunOperator(BaseOperator):
-    """What starting and rerunning share: XComs right after the start, then waiting (sync or deferred)."""
+    """What starting and rerunning share: durable runs, XComs right after the start, waiting (sync or
+    deferred)."""
 
     operator_extra_links = (QATechRunLink(),)
     ui_color = "#e8f0fe"
@@ -47,9 +50,13 @@ class _QATechRunOperator(BaseOperator):
         timeout: float = 3600,
         fail_on_skipped: bool = False,
         deferrable: bool = default_deferrable(),
+        durable: bool = True,
+        retry_from_failure: bool = False,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
+        self.durable = durable
+        self.retry_from_failure = retry_from_failure
         self.qatech_conn_id = qatech_conn_id
         self.project_short_id = project_short_id
         self.wait_for_completion = wait_for_completion
@@ -69,25 +76,43 @@ class _QATechRunOperator(BaseOperator):
         raise NotImplementedError
 
     def execute(self, context: Context) -> str:
+        from qatech_orchestration.durable import Resume, resume_or_start
+
+        store = TaskRunStore(context, durable=self.durable)
         try:
             client = self.hook.client
-            run = self._start(client)
+            resumed = resume_or_start(
+                client,
+                store.load(),
+                lambda: self._start(client),
+                record=store.record,  # right after the start, before anything that can fail
+                retry_from_failure=self.retry_from_failure,
+                fail_on_skipped=self.fail_on_skipped,
+            )
         except QATechError as exc:
             raise to_airflow_exception(exc) from None
-        # Recorded before anything that can fail, so a later failure never loses the run.
+        run = resumed.run
         ti = context["ti"]
         ti.xcom_push(key=XCOM_RUN_SHORT_ID, value=run.short_id)
         ti.xcom_push(key=XCOM_RUN_ID, value=run.id)
         ti.xcom_push(key=XCOM_RUN_URL, value=run.url)
-        self.log.info("QA.tech run %s started (%d test cases): %s", run.short_id, run.test_count, run.url)
-        if self.wait_for_completion:
-            self._wait(context, client, run.short_id, run.url)
+        if resumed.action is Resume.STARTED:
+            self.log.info("QA.tech run %s started (%d test case(s)): %s", run.short_id, run.test_count, run.url)
+        elif resumed.action is Resume.RERUN_FAILED:
+            self.log.info("QA.tech rerun %s of the earlier try's failed test cases: %s", run.short_id, run.url)
+        if resumed.action is Resume.ALREADY_PASSED and resumed.status is not None:
+            self._finish(context, resumed.status, run.url)
+        elif self.wait_for_completion:
+            self._wait(context, client, run.short_id, run.url, resumed.status)
+        store.clear()
         return run.short_id
 
-    def _wait(self, context: Context, client: QATechClient, short_id: str, url: str) -> None:
+    def _wait(
+        self, context: Context, client: QATechClient, short_id: str, url: str, known: RunStatus | None = None
+    ) -> None:
         try:
             if self.deferrable:
-                status = client.get_run(short_id, test_cases="all")  # it may already be over
+                status = known or client.get_run(short_id, test_cases="all")  # it may already be over
                 if not status.is_terminal:
                     self._defer(short_id, url)
             else:
@@ -97,8 +122,11 @@ class _QATechRunOperator(BaseOperator):
                 )  # fmt: skip
         except QATechError as exc:
             raise to_airflow_exception(exc) from None
+        self._finish(context, status, url)
+
+    def _finish(self, context: Context, status: RunStatus, url: str) -> None:
         if not status.url:
-            status = type(status).from_dict({**status.to_dict(), "url": url})
+            status = replace(status, url=url)
         finish(context, status, fail_on_skipped=self.fail_on_skipped, task_log=self.log)
 
     def _defer(self, short_id: str, url: str) -> None:
@@ -119,7 +147,9 @@ class _QATechRunOperator(BaseOperator):
         )
 
     def execute_complete(self, context: Context, event: dict[str, Any] | None = None) -> str:
-        return finish_from_event(context, event, fail_on_skipped=self.fail_on_skipped, task_log=self.log)
+        short_id = finish_from_event(context, event, fail_on_skipped=self.fail_on_skipped, task_log=self.log)
+        TaskRunStore(context, durable=self.durable).clear()
+        return short_id
 
 
 class QATechStartRunOperator(_QATechRunOperator):
@@ -141,6 +171,11 @@ class QATechStartRunOperator(_QATechRunOperator):
     :param timeout: seconds to wait at most (3600); the QA.tech run goes on after a timeout.
     :param fail_on_skipped: fail when every test case was skipped (default: succeed with a warning).
     :param deferrable: wait in the triggerer instead of a worker slot (``[operators] default_deferrable``).
+    :param durable: on Airflow 3.3+, a retry re-attaches to the run an earlier try started (still running:
+        wait for it; passed: succeed) instead of starting another (default True). Older Airflow: a retry
+        starts a new run.
+    :param retry_from_failure: when the earlier try's run failed, rerun only its failed test cases instead
+        of starting a whole new run (default False).
     """
 
     template_fields: Sequence[str] = (*START_RUN.names, "qatech_conn_id")

@@ -143,10 +143,11 @@ def test_configuration_errors_fail_without_burning_retries(
     assert f"HTTP {status}" in output and message in output
 
 
-def test_server_errors_are_retried_by_airflow(emulator: QATechEmulator, task_output: Callable[[], str]) -> None:
-    emulator.inject_fault("start_run", status=503, message="Service unavailable")
+def test_a_refused_start_is_retried_by_airflow(emulator: QATechEmulator, task_output: Callable[[], str]) -> None:
+    # 429: refused before any processing, so a retry cannot duplicate a run (a 5xx may have: test_durable.py).
+    emulator.inject_fault("start_run", status=429, message="Too many requests")
     states, xcom, output = _run_start(emulator, task_output, retries=1, retry_delay=0)
-    assert "HTTP 503" in output
+    assert "HTTP 429" in output
     assert states["start"] == "success"
     assert len(emulator.requests_to("start_run")) == 2  # the client never re-sent it; Airflow's retry did
     assert xcom["return_value"] == next(iter(emulator.project.runs))

@@ -11,7 +11,15 @@ from typing import Any
 
 import pytest
 
-from qatech_orchestration.cli import EXIT_API, EXIT_FAILED, EXIT_OK, EXIT_TIMEOUT, EXIT_USAGE, main
+from qatech_orchestration.cli import (
+    EXIT_API,
+    EXIT_FAILED,
+    EXIT_MAY_HAVE_STARTED,
+    EXIT_OK,
+    EXIT_TIMEOUT,
+    EXIT_USAGE,
+    main,
+)
 from qatech_orchestration.emulator import QATechEmulator
 from tests.conftest import TOKEN
 
@@ -186,6 +194,7 @@ def test_a_token_that_cannot_go_in_a_header_exits_2(
          EXIT_API),
         (lambda emu: emu.script_outcome("NEVER"), ["start", "--wait", "--poll-interval", "0.01", "--timeout", "0.3"],
          EXIT_TIMEOUT),
+        (lambda emu: emu.inject_fault("start_run", status=504), ["start"], EXIT_MAY_HAVE_STARTED),
     ],
 )  # fmt: skip
 def test_one_test_per_exit_code(
@@ -194,10 +203,12 @@ def test_one_test_per_exit_code(
     setup(env)
     code, out, err = _run(capsys, *argv)
     assert code == expected, err
-    started = len(env.requests_to("start_run"))
-    assert started == (0 if expected == EXIT_USAGE else 1)
-    if started:  # the run ID line comes first, whatever happened next
+    sent = len(env.requests_to("start_run"))
+    assert sent == (0 if expected == EXIT_USAGE else 1)  # never more than one start
+    if env.project.runs:  # the run ID line comes first, whatever happened next
         assert out.splitlines()[0] == f"run_short_id={next(iter(env.project.runs))}"
+    if expected == EXIT_MAY_HAVE_STARTED:
+        assert "a run may have started: check the dashboard before starting again" in err
 
 
 def test_a_terminal_that_cannot_encode_the_plan_name_keeps_the_run_id() -> None:

@@ -82,16 +82,16 @@ def _post_rows(endpoint: str) -> list[Row]:
             exception="QATechRateLimitError", airflow="fails (retries apply)", dagster="Failure", reads="HTTP 429"),
         Row(endpoint, "429 without Retry-After", {"status": 429, "times": 10}, exception="QATechRateLimitError",
             airflow="fails (retries apply)", dagster="Failure", reads="HTTP 429"),
-        *[
+        *[  # a 5xx on a start may have created the run (a gateway that lost the answer): never re-sent
             Row(endpoint, f"{code}", {"status": code, "message": f"upstream {code}", "times": 10},
-                exception="QATechServerError", airflow="fails (retries apply)", dagster="Failure",
-                reads=f"HTTP {code}: upstream {code}")
+                exception="QATechServerError", airflow="fails (no retry)", dagster="Failure",
+                reads=f"HTTP {code}: upstream {code} … a run may have started")
             for code in (500, 502, 503, 504)
         ],
         Row(endpoint, "200 not JSON", {"malformed": True, "times": 10}, exception="QATechBadResponseError",
             airflow="fails (no retry)", dagster="Failure", reads="a run may have started: check the dashboard"),
         Row(endpoint, "HTML error page", {"html": True, "status": 502, "times": 10}, exception="QATechServerError",
-            airflow="fails (retries apply)", dagster="Failure", reads="502 Bad Gateway"),
+            airflow="fails (no retry)", dagster="Failure", reads="502 Bad Gateway … a run may have started"),
         Row(endpoint, "JSON missing run.shortId", {"body": MISSING_SHORT_ID, "times": 10},
             exception="QATechBadResponseError", airflow="fails (no retry)", dagster="Failure",
             reads="without 'shortId' … a run may have started"),

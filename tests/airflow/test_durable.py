@@ -1,0 +1,197 @@
+"""Durable runs: one QA.tech run per task, however often Airflow retries it (real retries in dag.test()).
+
+Every test counts the POSTs the emulator received: a duplicate run is a defect. On Airflow 3.3+ a retry
+re-attaches through the task state store; on older Airflow the documented fallback (a new run) is shown.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import timedelta
+from typing import Any
+
+import pendulum
+import pytest
+
+from airflow_provider.operators.qatech import QATechRerunOperator, QATechStartRunOperator
+from qatech_orchestration.emulator import QATechEmulator
+from tests.airflow.conftest import (
+    CAPTURED,
+    capture_task,
+    connection_json,
+    dag_class,
+    new_dag_id,
+    python_operator,
+    run_dag,
+    task_states,
+)
+from tests.conftest import TOKEN
+
+START = pendulum.datetime(2026, 1, 1, tz="UTC")
+
+
+def _has_task_state_store() -> bool:
+    try:
+        from airflow.sdk.execution_time.context import TaskStateStoreAccessor  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+DURABLE = _has_task_state_store()
+needs_store = pytest.mark.skipif(not DURABLE, reason="the task state store arrived in Airflow 3.3")
+without_store = pytest.mark.skipif(DURABLE, reason="shows the fallback of Airflow without a task state store")
+
+
+@pytest.fixture
+def fast_connection(emulator: QATechEmulator, monkeypatch: pytest.MonkeyPatch) -> QATechEmulator:
+    """One quick read retry, so that a persisting 503 fails a try fast."""
+    extra = {"max_retries": 1, "backoff_factor": 0.01}
+    monkeypatch.setenv("AIRFLOW_CONN_QATECH_DEFAULT", connection_json(emulator.base_url, **extra))
+    return emulator
+
+
+def _run(operator: Callable[[], Any], task_output: Callable[[], str]) -> tuple[str, dict[str, Any], str]:
+    with dag_class()(dag_id=new_dag_id("durable"), schedule=None, start_date=START, catchup=False) as dag:
+        task = operator()
+        capture = python_operator()(
+            task_id="capture", python_callable=capture_task(dag.dag_id, task.task_id), trigger_rule="all_done"
+        )
+        task >> capture
+    dagrun = run_dag(dag)
+    output = task_output()
+    assert TOKEN not in output
+    return task_states(dagrun)[task.task_id], CAPTURED.get(dag.dag_id, {}), output
+
+
+def _start(**kwargs: Any) -> Callable[[], Any]:
+    settings: dict[str, Any] = {"task_id": "qa", "wait_for_completion": True, "deferrable": False,
+                                "poll_interval": 0.05, "retries": 1, "retry_delay": timedelta(seconds=0)}  # fmt: skip
+    return lambda: QATechStartRunOperator(**{**settings, **kwargs})
+
+
+@needs_store
+def test_a_wait_that_timed_out_reattaches_instead_of_starting_again(
+    fast_connection: QATechEmulator, task_output: Callable[[], str]
+) -> None:
+    fast_connection.project.polls_to_finish = 8  # longer than the first try's wait
+    state, xcom, output = _run(_start(timeout=0.2), task_output)
+    assert state == "success"
+    assert len(fast_connection.requests_to("start_run")) == 1
+    assert xcom["run_short_id"] == "r00001" and xcom["run_result"] == "PASSED"
+    assert "Re-attaching to QA.tech run r00001" in output
+
+
+@needs_store
+def test_failing_status_reads_reattach_on_retry(
+    fast_connection: QATechEmulator, task_output: Callable[[], str]
+) -> None:
+    fast_connection.project.polls_to_finish = 3
+    fast_connection.inject_fault("get_run", status=503, times=2)  # the first try's read and its one retry
+    state, xcom, _ = _run(_start(), task_output)
+    assert state == "success"
+    assert len(fast_connection.requests_to("start_run")) == 1
+    assert xcom["run_short_id"] == "r00001"
+
+
+@needs_store
+def test_a_run_that_passed_meanwhile_succeeds_without_a_new_run(
+    fast_connection: QATechEmulator, task_output: Callable[[], str]
+) -> None:
+    fast_connection.project.polls_to_finish = 1
+    fast_connection.inject_fault("get_run", status=503, times=2)
+    state, xcom, output = _run(_start(), task_output)
+    assert state == "success"
+    assert len(fast_connection.requests_to("start_run")) == 1
+    assert (xcom["run_short_id"], xcom["run_status"], xcom["run_result"]) == ("r00001", "COMPLETED", "PASSED")
+    assert "already passed: no new run" in output
+
+
+@needs_store
+@pytest.mark.parametrize("outcome", ["FAILED", "ERROR", "CANCELLED"])
+def test_a_failed_run_is_started_afresh_on_retry(
+    outcome: str, fast_connection: QATechEmulator, task_output: Callable[[], str]
+) -> None:
+    fast_connection.script_outcome(outcome)  # the first run; the second passes
+    state, xcom, _ = _run(_start(), task_output)
+    assert state == "success"
+    assert len(fast_connection.requests_to("start_run")) == 2
+    assert len(fast_connection.requests_to("rerun")) == 0
+    assert xcom["run_short_id"] == "r00002"
+
+
+@needs_store
+def test_retry_from_failure_reruns_only_the_failed_test_cases(
+    fast_connection: QATechEmulator, task_output: Callable[[], str]
+) -> None:
+    fast_connection.script_outcome("FAILED")
+    state, xcom, _ = _run(_start(retry_from_failure=True), task_output)
+    assert state == "success"
+    assert len(fast_connection.requests_to("start_run")) == 1
+    (rerun,) = fast_connection.requests_to("rerun")
+    assert rerun.path == "/v1/run/r00001" and rerun.body == {"failedOnly": True}
+    assert xcom["run_short_id"] == "r00002"  # the rerun became the task's run
+
+
+@needs_store
+def test_a_deferred_wait_that_timed_out_reattaches(
+    fast_connection: QATechEmulator, task_output: Callable[[], str]
+) -> None:
+    fast_connection.project.polls_to_finish = 12
+    state, xcom, _ = _run(_start(deferrable=True, timeout=0.3), task_output)
+    assert state == "success"
+    assert len(fast_connection.requests_to("start_run")) == 1
+    assert xcom["run_short_id"] == "r00001" and xcom["run_result"] == "PASSED"
+
+
+@needs_store
+def test_a_retried_rerun_operator_never_reruns_twice(
+    fast_connection: QATechEmulator, task_output: Callable[[], str]
+) -> None:
+    from qatech_orchestration import QATechClient
+
+    client = QATechClient(TOKEN, base_url=fast_connection.base_url)
+    fast_connection.script_outcome("FAILED")
+    first = client.start_run()
+    client.wait_for_run(first.short_id, poll_interval=0.01, timeout=5)
+    fast_connection.project.polls_to_finish = 8
+    rerun = lambda: QATechRerunOperator(  # noqa: E731
+        task_id="qa", run_short_id=first.short_id, wait_for_completion=True, deferrable=False, poll_interval=0.05,
+        timeout=0.2, retries=1, retry_delay=timedelta(seconds=0),
+    )  # fmt: skip
+    state, xcom, _ = _run(rerun, task_output)
+    assert state == "success"
+    assert len(fast_connection.requests_to("rerun")) == 1
+    assert xcom["run_short_id"] == "r00002"
+
+
+def test_durable_false_starts_a_new_run_on_retry(
+    fast_connection: QATechEmulator, task_output: Callable[[], str]
+) -> None:
+    fast_connection.project.polls_to_finish = 8
+    state, _, _ = _run(_start(timeout=0.2, durable=False), task_output)
+    assert state == "failed"  # each try's wait times out on its own run
+    assert len(fast_connection.requests_to("start_run")) == 2
+
+
+@without_store
+def test_without_a_task_state_store_a_retry_starts_a_new_run_and_says_why(
+    fast_connection: QATechEmulator, task_output: Callable[[], str]
+) -> None:
+    fast_connection.project.polls_to_finish = 8
+    state, _, output = _run(_start(timeout=0.2), task_output)
+    assert state == "failed"
+    assert len(fast_connection.requests_to("start_run")) == 2  # the documented fallback
+    assert "needs Airflow 3.3+" in output
+
+
+@pytest.mark.parametrize("code", [500, 502, 503, 504])
+def test_a_start_whose_outcome_is_unknown_is_not_sent_again(
+    code: int, fast_connection: QATechEmulator, task_output: Callable[[], str]
+) -> None:
+    fast_connection.inject_fault("start_run", status=code, message="gateway lost the answer", times=5)
+    state, xcom, output = _run(_start(retries=2), task_output)
+    assert state == "failed"
+    assert len(fast_connection.requests_to("start_run")) == 1  # before: 3 with retries=2
+    assert "a run may have started" in output
+    assert xcom["run_short_id"] is None
