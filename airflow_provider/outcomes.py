@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
+from dataclasses import replace
 from typing import Any
 
 from airflow_provider.version_compat import AirflowException, AirflowFailException, Context
@@ -53,16 +55,29 @@ def finish(context: Context, status: RunStatus, *, fail_on_skipped: bool, task_l
 
 
 def finish_from_event(
-    context: Context, event: dict[str, Any] | None, *, fail_on_skipped: bool, task_log: TaskLog = log
+    context: Context,
+    event: dict[str, Any] | None,
+    *,
+    fail_on_skipped: bool,
+    task_log: TaskLog = log,
+    reread: Callable[[str], RunStatus] | None = None,
 ) -> str:
-    """Judge the one event a :class:`~airflow_provider.triggers.qatech.QATechRunTrigger` yields."""
+    """Judge the one event a :class:`~airflow_provider.triggers.qatech.QATechRunTrigger` yields.
+
+    The event lists a capped number of the test cases that did not pass; when it had to leave some out,
+    ``reread`` (a status read) gets them all for the message.
+    """
     if not event:
         raise AirflowException("QA.tech trigger returned no event")
     short_id = str(event.get("run_short_id"))
     where = f" ({event['run_url']})" if event.get("run_url") else ""
     kind = event.get("status")
     if kind == "terminal":
-        finish(context, RunStatus.from_dict(event["run"]), fail_on_skipped=fail_on_skipped, task_log=task_log)
+        data = event["run"]
+        status = RunStatus.from_dict(data)
+        if reread is not None and data.get("unsuccessful_total", 0) > len(data.get("test_cases", ())):
+            status = replace(reread(short_id), url=status.url)
+        finish(context, status, fail_on_skipped=fail_on_skipped, task_log=task_log)
         return short_id
     if kind == "timeout":
         raise AirflowException(

@@ -17,11 +17,11 @@ TOKEN = "qatech-bench-token-0123456789"
 
 
 @contextmanager
-def emulator_process(polls_to_finish: int = 2) -> Iterator[str]:
+def emulator_process(polls_to_finish: int = 2, latency: float = 0.0) -> Iterator[str]:
     """Start ``python -m qatech_orchestration.emulator`` on a free port; yield its base URL."""
     proc = subprocess.Popen(
         [sys.executable, "-m", "qatech_orchestration.emulator", "--port", "0", "--token", TOKEN,
-         "--polls-to-finish", str(polls_to_finish)],
+         "--polls-to-finish", str(polls_to_finish), "--latency", str(latency)],
         stdout=subprocess.PIPE, text=True, env={**os.environ, "PYTHONUNBUFFERED": "1"},
     )  # fmt: skip
     try:
@@ -31,6 +31,12 @@ def emulator_process(polls_to_finish: int = 2) -> Iterator[str]:
     finally:
         proc.terminate()
         proc.wait(timeout=30)
+
+
+def seed_runs(base_url: str, count: int) -> list[str]:
+    """Create ``count`` runs at once through the emulator's own endpoint (no API latency)."""
+    answer = requests.post(base_url.replace("/v1", "/_emulator/seed"), params={"count": count}, timeout=300)
+    return list(answer.json()["short_ids"])
 
 
 def stats(base_url: str) -> dict[str, Any]:

@@ -1,19 +1,31 @@
-"""Many QATechRunTrigger instances waiting at once in one event loop, as in Airflow's triggerer.
+"""Many waits in one event loop, as in Airflow's triggerer, against an API with latency.
 
-Each run needs at least one start and ``polls_to_finish`` status reads (the emulator reports INITIATED,
-RUNNING, then COMPLETED); the ideal wall time is ``(polls_to_finish - 1) * poll_interval``.
+Side by side in one run: ``QATechRunTrigger`` (native async reads, one pooled client per connection) and
+the thread-based design it replaced (``legacy_trigger.py``). The emulator runs in its own process and
+answers every read after ``latency`` seconds, like a real API far away.
+
+A run needs ``POLLS`` status reads (INITIATED, then COMPLETED); the ideal wall time is
+``POLLS * poll_interval``. Also measured: reads per second, sockets opened, memory
+per waiting run, event-loop lag (how late a 50 ms sleep wakes up), and how long a healthy wait takes while
+20 waits on another connection hang on an API that takes 8 s per read.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
+import logging
 import os
-import resource
 import time
 from typing import Any
 
-from _common import TOKEN, airflow_env, emulator_process, stats
+from _common import TOKEN, airflow_env, emulator_process, seed_runs, stats
+
+# Every trigger logs each poll at INFO (in Airflow, into its task's log); here that would swamp the output.
+logging.getLogger("airflow_provider").setLevel(logging.WARNING)
+
+POLLS = 2
 
 
 def _rss_mb() -> float:
@@ -24,58 +36,143 @@ def _rss_mb() -> float:
     return 0.0
 
 
-def run(count: int, poll_interval: float, polls_to_finish: int = 3) -> dict[str, Any]:
-    os.environ.update(airflow_env())
-    with emulator_process(polls_to_finish=polls_to_finish) as base_url:
-        os.environ["AIRFLOW_CONN_QATECH_DEFAULT"] = json.dumps(
-            {"conn_type": "qatech", "password": TOKEN, "host": base_url}
-        )
+def _connection(base_url: str, **extra: Any) -> str:
+    return json.dumps({"conn_type": "qatech", "password": TOKEN, "host": base_url, "extra": extra})
+
+
+class _Lag:
+    """How late the loop wakes a 50 ms sleep: what every other trigger in the triggerer feels."""
+
+    def __init__(self) -> None:
+        self.samples: list[float] = []
+        self.peak_rss = _rss_mb()
+
+    async def watch(self, done: asyncio.Event) -> None:
+        loop = asyncio.get_running_loop()
+        while not done.is_set():
+            began = loop.time()
+            await asyncio.sleep(0.05)
+            self.samples.append(loop.time() - began - 0.05)
+            self.peak_rss = max(self.peak_rss, _rss_mb())
+
+    def summary(self) -> dict[str, float]:
+        ordered = sorted(self.samples) or [0.0]
+        return {
+            "loop_lag_p99_ms": round(ordered[int(0.99 * (len(ordered) - 1))] * 1000, 1),
+            "loop_lag_max_ms": round(ordered[-1] * 1000, 1),
+        }
+
+
+def _triggers(design: str, short_ids: list[str], base_url: str, end: float, poll: float) -> list[Any]:
+    if design == "async":
         from airflow_provider.triggers.qatech import QATechRunTrigger
-        from qatech_orchestration import QATechClient
 
-        starter = QATechClient(TOKEN, base_url=base_url)
-        short_ids = [starter.start_run().short_id for _ in range(count)]
-        starter.close()
-        rss_before = _rss_mb()
-        peak = [rss_before]
+        return [QATechRunTrigger(s, "qatech_default", end, poll) for s in short_ids]
+    from legacy_trigger import LegacyThreadTrigger
 
-        async def consume(trigger: QATechRunTrigger) -> dict[str, Any]:
-            events = [event.payload async for event in trigger.run()]
-            assert len(events) == 1, events
-            return events[0]
+    return [LegacyThreadTrigger(s, {"api_token": TOKEN, "base_url": base_url}, end, poll) for s in short_ids]
 
-        async def sample_memory(done: asyncio.Event) -> None:
-            while not done.is_set():
-                peak[0] = max(peak[0], _rss_mb())
-                await asyncio.sleep(0.05)
 
-        async def main() -> list[dict[str, Any]]:
+async def _events(trigger: Any) -> list[dict[str, Any]]:
+    return [getattr(e, "payload", e) async for e in trigger.run()]
+
+
+def scale(design: str, count: int, poll_interval: float, latency: float, cap_s: float, pool: int) -> dict[str, Any]:
+    """``count`` waits of one design; stops at ``cap_s`` (reporting how far it got) if it is that slow."""
+    os.environ.update(airflow_env())
+    with emulator_process(polls_to_finish=POLLS, latency=latency) as base_url:
+        os.environ["AIRFLOW_CONN_QATECH_DEFAULT"] = _connection(base_url, pool_size=pool)
+        warm_up, *short_ids = seed_runs(base_url, count + 1)
+        # One wait first, outside the measure: imports, the connection lookup, the first pool.
+        asyncio.run(_events(_triggers(design, [warm_up], base_url, time.time() + 60, poll_interval)[0]))
+        before = stats(base_url)
+        lag, rss_before = _Lag(), _rss_mb()
+        finished: list[dict[str, Any]] = []
+
+        async def main() -> None:
             done = asyncio.Event()
-            sampler = asyncio.create_task(sample_memory(done))
-            end = time.time() + 600
-            triggers = [QATechRunTrigger(run_short_id=s, conn_id="qatech_default", end_time=end,
-                                         poll_interval=poll_interval) for s in short_ids]  # fmt: skip
-            events = await asyncio.gather(*(consume(t) for t in triggers))
+            watcher = asyncio.create_task(lag.watch(done))
+            triggers = _triggers(design, short_ids, base_url, time.time() + 3600, poll_interval)
+
+            async def one(trigger: Any) -> None:
+                finished.extend(await _events(trigger))
+
+            with contextlib.suppress(asyncio.TimeoutError):  # too slow: report how far it got
+                await asyncio.wait_for(asyncio.gather(*(one(t) for t in triggers)), cap_s)
             done.set()
-            await sampler
-            return list(events)
+            await watcher
 
         began = time.perf_counter()
-        events = asyncio.run(main())
+        asyncio.run(main())
         wall = time.perf_counter() - began
-        counts = stats(base_url)["requests"]
-    finished = sum(1 for e in events if e["status"] == "terminal" and e["run"]["result"] == "PASSED")
-    ideal = (polls_to_finish - 1) * poll_interval
+        after = stats(base_url)
+    reads = after["requests"]["get_run"] - before["requests"]["get_run"]
+    ideal = POLLS * poll_interval
+    passed = sum(1 for e in finished if e.get("status") == "terminal" and e["run"]["result"] == "PASSED")
     return {
+        "design": design,
         "triggers": count,
-        "all_finished": finished == count,
+        "finished": passed,
+        "capped_at_s": None if passed == count else cap_s,
+        "pool_size": pool if design == "async" else None,
         "poll_interval_s": poll_interval,
+        "latency_s": latency,
         "wall_s": round(wall, 2),
-        "ideal_wall_s": ideal,
+        "ideal_wall_s": round(ideal, 2),
         "wall_over_ideal": round(wall / ideal, 2),
-        "peak_rss_growth_mb": round(peak[0] - rss_before, 1),
-        "kb_per_waiting_run": round((peak[0] - rss_before) * 1024 / count, 1),
-        "requests_per_run": round((counts["start_run"] + counts["get_run"]) / count, 2),
-        "minimum_requests_per_run": 1 + polls_to_finish,
-        "max_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+        "reads_per_s": round(reads / wall, 1),
+        # minus the connection of the "after" stats read itself
+        "sockets_opened": after["connections_accepted"] - before["connections_accepted"] - 1,
+        "kb_per_waiting_run": round((lag.peak_rss - rss_before) * 1024 / count, 1),
+        **lag.summary(),
     }
+
+
+def healthy_beside_stuck(design: str, stuck: int = 20, slow_latency: float = 8.0) -> dict[str, Any]:
+    """Seconds a healthy wait takes to its event while ``stuck`` waits hang on a slow API (another conn)."""
+    os.environ.update(airflow_env())
+    with (
+        emulator_process(polls_to_finish=1, latency=slow_latency) as slow_url,
+        emulator_process(polls_to_finish=1, latency=0.05) as healthy_url,
+    ):
+        os.environ["AIRFLOW_CONN_QATECH_DEFAULT"] = _connection(healthy_url)
+        os.environ["AIRFLOW_CONN_QATECH_SLOW"] = _connection(slow_url)
+
+        slow_ids = seed_runs(slow_url, stuck)
+        (healthy_id,) = seed_runs(healthy_url, 1)
+
+        async def main() -> float:
+            end = time.time() + 60
+            if design == "async":
+                from airflow_provider.triggers.qatech import QATechRunTrigger
+
+                slow = [QATechRunTrigger(s, "qatech_slow", end, 1.0) for s in slow_ids]
+                healthy = QATechRunTrigger(healthy_id, "qatech_default", end, 1.0)
+            else:
+                from legacy_trigger import LegacyThreadTrigger
+
+                slow = [LegacyThreadTrigger(s, {"api_token": TOKEN, "base_url": slow_url}, end, 1.0) for s in slow_ids]
+                healthy = LegacyThreadTrigger(healthy_id, {"api_token": TOKEN, "base_url": healthy_url}, end, 1.0)
+            stuck_tasks = [asyncio.create_task(_events(t)) for t in slow]
+            await asyncio.sleep(0.2)  # the stuck reads are in flight
+            began = time.perf_counter()
+            await _events(healthy)
+            took = time.perf_counter() - began
+            for task in stuck_tasks:
+                task.cancel()
+            await asyncio.gather(*stuck_tasks, return_exceptions=True)
+            return took
+
+        took = asyncio.run(main())
+    return {"design": design, "stuck_waits": stuck, "slow_api_latency_s": slow_latency,
+            "healthy_wait_s": round(took, 2)}  # fmt: skip
+
+
+def run(
+    cases: list[tuple[int, int]], poll_interval: float, latency: float, cap_s: float, slow_latency: float = 8.0
+) -> dict[str, Any]:
+    """``cases``: (waits, the async design's pool size); the thread design runs once per number of waits."""
+    rows = [scale("async", n, poll_interval, latency, cap_s, pool) for n, pool in cases]
+    rows += [scale("threads", n, poll_interval, latency, cap_s, 0) for n in sorted({n for n, _ in cases})]
+    healthy = [healthy_beside_stuck(design, slow_latency=slow_latency) for design in ("async", "threads")]
+    return {"scale": rows, "healthy_beside_stuck": healthy}

@@ -41,10 +41,12 @@ from qatech_orchestration.request_model import RERUN_FAILED_ONLY_DEFAULT, StartR
 from qatech_orchestration.settings import HttpSettings
 
 if TYPE_CHECKING:
+    from qatech_orchestration.async_client import AsyncQATechClient
     from qatech_orchestration.client import QATechClient
     from qatech_orchestration.emulator import QATechEmulator
 
 _LAZY = {
+    "AsyncQATechClient": "qatech_orchestration.async_client",
     "QATechClient": "qatech_orchestration.client",
     "QATechEmulator": "qatech_orchestration.emulator",
 }
@@ -64,6 +66,7 @@ __all__ = [
     "RERUN_FAILED_ONLY_DEFAULT",
     "START_RUN_FIELDS",
     "ApplicationOverride",
+    "AsyncQATechClient",
     "ExistingEnvironment",
     "HttpSettings",
     "PreviewEnvironment",

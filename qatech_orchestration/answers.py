@@ -109,7 +109,8 @@ def parse_json(body: bytes) -> Any:
         text = body.decode("utf-8")
     except UnicodeDecodeError:
         raise UnreadableAnswer("the answer is not UTF-8 text") from None
-    if _nesting_depth(text) > MAX_JSON_DEPTH:
+    # Counting brackets is cheap; only an answer with enough of them can be too deep (rarely scanned).
+    if text.count("[") + text.count("{") > MAX_JSON_DEPTH and _nesting_depth(text) > MAX_JSON_DEPTH:
         raise UnreadableAnswer(f"the answer's JSON is nested deeper than {MAX_JSON_DEPTH} levels")
     try:
         return json.loads(text)

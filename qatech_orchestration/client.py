@@ -1,84 +1,47 @@
-"""The HTTP client of QA.tech's v1 API (``requests``)."""
+"""The HTTP client of QA.tech's v1 API (``requests``).
+
+All but the I/O is shared with the async client, in :mod:`qatech_orchestration.client_core`.
+"""
 
 from __future__ import annotations
 
-import logging
-import os
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urljoin, urlsplit
+from urllib.parse import urljoin
 
 import requests
 from requests.adapters import HTTPAdapter
 from urllib3.exceptions import MaxRetryError, NewConnectionError
 
-from qatech_orchestration._version import __version__
-from qatech_orchestration.answers import (
-    ACCEPT_ENCODING,
-    MAX_ERROR_TEXT,
-    AnswerTooLarge,
-    BodyReader,
-    Redactor,
-    UnreadableAnswer,
-    error_text,
-    parse_json,
+from qatech_orchestration.answers import BodyReader
+from qatech_orchestration.client_core import (
+    ALLOW_INSECURE_HTTP_ENV,
+    MAX_REDIRECTS,
+    USER_AGENT,
+    Answer,
+    ClientCore,
+    DeadlineReached,
+    Unusable,
+    log,
+    normalize_base_url,
+    origin,
 )
-from qatech_orchestration.defaults import DEFAULT_BASE_URL
-from qatech_orchestration.errors import (
-    MAY_HAVE_STARTED,
-    QATechBadResponseError,
-    QATechConnectionError,
-    QATechError,
-    QATechValidationError,
-    QATechWaitTimeout,
-    error_for_status,
-)
+from qatech_orchestration.errors import QATechError, QATechWaitTimeout
 from qatech_orchestration.models import RunStatus, StartedRun
-from qatech_orchestration.request_builder import build_rerun_body, build_start_run_body, check_test_cases_filter
-from qatech_orchestration.retry import RetryPolicy, parse_retry_after
-from qatech_orchestration.settings import DEFAULT_HTTP_SETTINGS, HttpSettings
-from qatech_orchestration.validation import (
-    check_api_token,
-    check_base_url,
-    check_positive_number,
-    check_run_short_id,
-    check_short_id,
-)
+from qatech_orchestration.request_builder import build_rerun_body, build_start_run_body
+from qatech_orchestration.settings import DEFAULT_HTTP_SETTINGS
+from qatech_orchestration.validation import check_positive_number, check_run_short_id
 
 if TYPE_CHECKING:
     from typing_extensions import Unpack
 
     from qatech_orchestration.request_model import StartRunFields
 
-log = logging.getLogger(__name__)
+__all__ = ["ALLOW_INSECURE_HTTP_ENV", "USER_AGENT", "QATechClient", "connection_opened", "normalize_base_url"]
 
-USER_AGENT = f"qatech-orchestration/{__version__}"
-_MAY_HAVE_STARTED = MAY_HAVE_STARTED
-
-
-#: Environment variable that allows a plain http:// base URL to another machine (a docker-compose emulator).
-ALLOW_INSECURE_HTTP_ENV = "QATECH_ALLOW_INSECURE_HTTP"
-#: Same-origin redirects a read follows at most.
-MAX_REDIRECTS = 5
 _CHUNK = 64 * 1024
-
-
-def normalize_base_url(base_url: Any, *, allow_insecure_http: bool = False) -> str:
-    """The API root without a trailing slash; see :func:`~qatech_orchestration.validation.check_base_url`."""
-    allowed = allow_insecure_http or os.environ.get(ALLOW_INSECURE_HTTP_ENV, "").lower() in ("1", "true", "yes")
-    return check_base_url(base_url, allow_insecure_http=allowed, default=DEFAULT_BASE_URL)
-
-
-@dataclass(frozen=True)
-class _Answer:
-    """An HTTP answer as the transport received it (body decompressed and capped)."""
-
-    status: int
-    reason: str
-    headers: Mapping[str, str]
-    body: bytes
 
 
 def connection_opened(exc: requests.RequestException) -> bool:
@@ -95,7 +58,7 @@ def connection_opened(exc: requests.RequestException) -> bool:
     return not isinstance(reason, NewConnectionError)
 
 
-class QATechClient:
+class QATechClient(ClientCore):
     """A client of QA.tech's REST API v1.
 
     One client may be shared by threads: each request is independent, and the connection pool holds
@@ -125,7 +88,7 @@ class QATechClient:
         self,
         api_token: str,
         *,
-        base_url: str = DEFAULT_BASE_URL,
+        base_url: str = "https://api.qa.tech/v1",
         project_short_id: str | None = None,
         connect_timeout: float = DEFAULT_HTTP_SETTINGS.connect_timeout,
         read_timeout: float = DEFAULT_HTTP_SETTINGS.read_timeout,
@@ -140,9 +103,10 @@ class QATechClient:
         session: requests.Session | None = None,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
-        self._api_token = check_api_token(api_token)
-        self._redact = Redactor(self._api_token)
-        self.settings = HttpSettings(
+        super().__init__(
+            api_token,
+            base_url=base_url,
+            project_short_id=project_short_id,
             connect_timeout=connect_timeout,
             read_timeout=read_timeout,
             total_timeout=total_timeout,
@@ -154,30 +118,13 @@ class QATechClient:
             pool_size=pool_size,
             allow_insecure_http=allow_insecure_http,
         )
-        self.base_url = normalize_base_url(base_url, allow_insecure_http=allow_insecure_http)
-        self._origin = _origin(self.base_url)
-        self.project_short_id = (
-            check_short_id(project_short_id, "project_short_id", prefix="proj") if project_short_id else None
-        )
-        self.retry = RetryPolicy.from_settings(self.settings)
         self._sleep = sleep
         self._session = session or requests.Session()
         if session is None:
             adapter = HTTPAdapter(pool_connections=1, pool_maxsize=pool_size, max_retries=0)
             self._session.mount("https://", adapter)
             self._session.mount("http://", adapter)
-        self._session.headers.update(
-            {
-                "Authorization": f"Bearer {self._api_token}",
-                "User-Agent": USER_AGENT,
-                "Accept": "application/json",
-                "Accept-Encoding": ACCEPT_ENCODING,
-            }
-        )
-
-    def __repr__(self) -> str:
-        project = f", project_short_id={self.project_short_id!r}" if self.project_short_id else ""
-        return f"QATechClient(base_url={self.base_url!r}{project})"
+        self._session.headers.update(self.headers())
 
     def close(self) -> None:
         self._session.close()
@@ -202,7 +149,7 @@ class QATechClient:
             fields["project_short_id"] = self.project_short_id
         body = build_start_run_body(**fields)
         payload = self._request("POST", "/run", json_body=body)
-        return self._parse_started(payload, "POST", "/run", None)
+        return self.parse_started(payload, "POST", "/run", None)
 
     def get_run(self, short_id: str, test_cases: str | None = None) -> RunStatus:
         """Read a run's status (``GET /run/{shortId}``).
@@ -212,26 +159,9 @@ class QATechClient:
         return self._get_run(short_id, test_cases, deadline=None)
 
     def _get_run(self, short_id: str, test_cases: str | None, *, deadline: float | None) -> RunStatus:
-        check_run_short_id(short_id)
-        params: dict[str, str] = {}
-        if check_test_cases_filter(test_cases):
-            params["testCases"] = str(test_cases)
-        if self.project_short_id:
-            params["projectShortId"] = self.project_short_id
-        path = f"/run/{short_id}"
+        path, params = self.status_request(short_id, test_cases)
         payload = self._request("GET", path, params=params, run_short_id=short_id, deadline=deadline)
-        try:
-            status = RunStatus.from_api(payload)
-        except QATechBadResponseError as exc:
-            raise self._bad_response(exc.message, "GET", path, short_id) from None
-        if status.short_id != short_id:
-            raise self._bad_response(
-                f"QA.tech answered with the status of run {status.short_id!r} when asked for {short_id!r}",
-                "GET",
-                path,
-                short_id,
-            )
-        return status
+        return self.run_status(payload, short_id, path)
 
     def rerun(
         self,
@@ -252,7 +182,7 @@ class QATechClient:
         )
         path = f"/run/{short_id}"
         payload = self._request("POST", path, json_body=body, run_short_id=short_id)
-        return self._parse_started(payload, "POST", path, short_id)
+        return self.parse_started(payload, "POST", path, short_id)
 
     def wait_for_run(
         self,
@@ -282,7 +212,7 @@ class QATechClient:
         while True:
             try:
                 status = self._get_run(short_id, test_cases, deadline=deadline)
-            except _DeadlineReached:
+            except DeadlineReached:
                 break
             except QATechError as exc:
                 if run_url and not exc.run_url:
@@ -330,7 +260,7 @@ class QATechClient:
         """Send with the retry policy; return the answer's JSON or raise a typed error.
 
         ``deadline`` (``time.monotonic()``) bounds the whole call, retries and their delays included: a
-        wait's time left. When it would be passed, :class:`_DeadlineReached` is raised instead of sleeping.
+        wait's time left. When it would be passed, ``DeadlineReached`` is raised instead of sleeping.
         """
         attempt = 0
         while True:
@@ -341,31 +271,23 @@ class QATechClient:
             except requests.RequestException as exc:
                 opened = connection_opened(exc)
                 retry = self.retry.should_retry(method, attempt, connection_opened=opened)
-                error: QATechError = self._no_answer(exc, method, path, run_short_id, may_have_arrived=opened)
-            except _Unusable as exc:
-                raise self._bad_response(exc.message, method, path, run_short_id, status_code=exc.status) from None
+                error: QATechError = self.no_answer(exc, method, path, run_short_id, may_have_arrived=opened)
+            except Unusable as exc:
+                raise self.bad_response(exc.message, method, path, run_short_id, status_code=exc.status) from None
             else:
                 if 200 <= answer.status < 300:
-                    return self._decode(answer, method, path, run_short_id)
+                    return self.decode(answer, method, path, run_short_id)
                 if 300 <= answer.status < 400:
-                    raise self._redirect_error(answer, method, path, run_short_id)
-                error = self._http_error(answer, method, path, run_short_id)
+                    raise self.redirect_error(answer, method, path, run_short_id)
+                error = self.http_error(answer, method, path, run_short_id)
                 retry = self.retry.should_retry(method, attempt, status_code=answer.status)
-                retry_after = parse_retry_after(answer.headers.get("Retry-After"))
+                retry_after = self.retry_after(answer)
             if not retry:
                 raise error
             delay = self.retry.delay(attempt, retry_after)
             if deadline is not None and time.monotonic() + delay >= deadline:
-                raise _DeadlineReached()
-            log.warning(
-                "%s %s failed (%s); retry %d of %d in %.1f s",
-                method,
-                path,
-                error.message if error.status_code is None else f"HTTP {error.status_code}",
-                attempt,
-                self.retry.max_retries,
-                delay,
-            )
+                raise DeadlineReached()
+            self.log_retry(method, path, error, attempt, delay)
             self._sleep(delay)
 
     def _send(
@@ -375,14 +297,14 @@ class QATechClient:
         json_body: Any,
         params: Mapping[str, str] | None,
         deadline: float | None,
-    ) -> _Answer:
+    ) -> Answer:
         """One attempt: follow same-origin redirects of a GET, read the body within the total deadline."""
         call_deadline = time.monotonic() + self.settings.total_timeout
         if deadline is not None:
             call_deadline = min(call_deadline, deadline)
         url = f"{self.base_url}{path}"
         for _ in range(MAX_REDIRECTS + 1):
-            left = _left(call_deadline)
+            left = max(call_deadline - time.monotonic(), 0.001)
             timeout = (min(self.settings.connect_timeout, left), min(self.settings.read_timeout, left))
             response = self._session.request(
                 method,
@@ -397,19 +319,19 @@ class QATechClient:
                 location = response.headers.get("Location")
                 if method == "GET" and response.status_code in (301, 302, 303, 307, 308) and location:
                     target = urljoin(url, location)
-                    if _origin(target) == self._origin:
+                    if origin(target) == self.origin:
                         url, params = target, None  # the Location carries its own query
                         continue
                 return self._read(response, call_deadline, wait_deadline=deadline)
-        raise _Unusable(f"QA.tech redirected more than {MAX_REDIRECTS} times", None)
+        raise Unusable(f"QA.tech redirected more than {MAX_REDIRECTS} times", None)
 
-    def _read(self, response: requests.Response, call_deadline: float, *, wait_deadline: float | None) -> _Answer:
+    def _read(self, response: requests.Response, call_deadline: float, *, wait_deadline: float | None) -> Answer:
         reader = BodyReader(response.headers.get("Content-Encoding"), self.settings.max_response_bytes)
         while True:
             if time.monotonic() > call_deadline:
                 if wait_deadline is not None and call_deadline >= wait_deadline:
-                    raise _DeadlineReached()
-                raise _Unusable(
+                    raise DeadlineReached()
+                raise Unusable(
                     f"QA.tech's answer did not arrive within total_timeout={self.settings.total_timeout:g} s",
                     response.status_code,
                 )
@@ -422,138 +344,7 @@ class QATechClient:
                     body = reader.finish()
                     break
                 reader.feed(chunk)
-            except (AnswerTooLarge, UnreadableAnswer) as exc:
-                raise _Unusable(str(exc), response.status_code) from None
-        return _Answer(response.status_code, response.reason or "", response.headers, body)
-
-    def _no_answer(
-        self,
-        exc: requests.RequestException,
-        method: str,
-        path: str,
-        run_short_id: str | None,
-        *,
-        may_have_arrived: bool,
-    ) -> QATechConnectionError:
-        message = f"no answer from QA.tech ({type(exc).__name__}: {exc})"
-        sent_a_run = method != "GET" and may_have_arrived
-        if sent_a_run:
-            message += f"; the request may have reached QA.tech, so it was not re-sent: {_MAY_HAVE_STARTED}"
-        return QATechConnectionError(
-            self._redact(message),
-            method=method,
-            path=path,
-            run_short_id=run_short_id,
-            run_may_exist=sent_a_run,
-        )
-
-    def _decode(self, answer: _Answer, method: str, path: str, run_short_id: str | None) -> Any:
-        try:
-            payload = parse_json(answer.body)
-        except UnreadableAnswer as exc:
-            snippet = self._redact(answer.body.decode("utf-8", "replace"), 200)
-            raise self._bad_response(
-                f"QA.tech answered HTTP {answer.status} with a body that is not usable JSON ({exc}): {snippet!r}",
-                method,
-                path,
-                run_short_id,
-                status_code=answer.status,
-            ) from None
-        if isinstance(payload, dict) and payload.get("success") is False:
-            detail = payload.get("message") if isinstance(payload.get("message"), str) else "no message"
-            raise self._bad_response(
-                f"QA.tech answered HTTP {answer.status} with success: false ({detail})",
-                method,
-                path,
-                run_short_id,
-                status_code=answer.status,
-            )
-        return payload
-
-    def _redirect_error(self, answer: _Answer, method: str, path: str, run_short_id: str | None) -> QATechError:
-        location = self._redact(answer.headers.get("Location") or "(no Location)", MAX_ERROR_TEXT)
-        why = "a POST is never re-sent elsewhere" if method != "GET" else "it leaves the base URL's origin"
-        message = (
-            f"QA.tech answered with a redirect to {location}, which was not followed ({why}); check base_url "
-            f"({self.base_url})"
-        )
-        processed = answer.status == 303 and method != "GET"
-        if processed:
-            message += f"; See Other means the request was processed: {_MAY_HAVE_STARTED}"
-        return QATechError(
-            message,
-            status_code=answer.status,
-            method=method,
-            path=path,
-            run_short_id=run_short_id,
-            retryable=False,
-            run_may_exist=processed,
-        )
-
-    def _http_error(self, answer: _Answer, method: str, path: str, run_short_id: str | None) -> QATechError:
-        text = self._redact(
-            error_text(answer.body, answer.headers.get("Content-Type", ""), answer.reason), MAX_ERROR_TEXT
-        )
-        # A 5xx on a start or rerun (a gateway that lost the answer, a crash after the insert) may have created
-        # a run (the error's text says so); a 429 or 4xx was refused before any processing.
-        unknown = method != "GET" and answer.status >= 500
-        cls = error_for_status(answer.status)
-        return cls(
-            text,
-            status_code=answer.status,
-            method=method,
-            path=path,
-            run_short_id=run_short_id,
-            run_may_exist=unknown,
-        )
-
-    def _parse_started(self, payload: Any, method: str, path: str, rerun_of: str | None) -> StartedRun:
-        try:
-            started = StartedRun.from_api(payload)
-            check_run_short_id(started.short_id, "run.shortId")
-        except (QATechBadResponseError, QATechValidationError) as exc:
-            raise self._bad_response(exc.message, method, path, rerun_of) from None
-        if rerun_of:
-            log.debug("Rerun of QA.tech run %s started as %s: %s", rerun_of, started.short_id, started.url)
-        else:
-            log.debug("Started QA.tech run %s: %s", started.short_id, started.url)
-        return started
-
-    def _bad_response(
-        self, message: str, method: str, path: str, short_id: str | None, status_code: int | None = 200
-    ) -> QATechBadResponseError:
-        """A 2xx answer that is not the documented JSON. After a POST, QA.tech accepted the request."""
-        started = method != "GET"
-        if started:
-            message += f"; QA.tech accepted the request, so {_MAY_HAVE_STARTED}"
-        return QATechBadResponseError(
-            self._redact(message),
-            status_code=status_code,
-            method=method,
-            path=path,
-            run_short_id=short_id,
-            run_may_exist=started,
-        )
-
-
-class _DeadlineReached(Exception):
-    """A wait's deadline would pass before the next attempt: the wait times out instead."""
-
-
-class _Unusable(Exception):
-    """An answer arrived but cannot be used (too large, too slow, corrupt, redirected in circles)."""
-
-    def __init__(self, message: str, status: int | None) -> None:
-        super().__init__(message)
-        self.message = message
-        self.status = status
-
-
-def _origin(url: str) -> tuple[str, str, int | None]:
-    parts = urlsplit(url)
-    port = parts.port or {"http": 80, "https": 443}.get(parts.scheme)
-    return parts.scheme, (parts.hostname or "").lower(), port
-
-
-def _left(deadline: float) -> float:
-    return max(deadline - time.monotonic(), 0.001)
+            except Exception as exc:
+                self.reraise_unreadable(exc, response.status_code)
+                raise
+        return Answer(response.status_code, response.reason or "", response.headers, body)

@@ -290,9 +290,42 @@ class RunStatus:
         data["passed"] = self.passed
         return data
 
+    def to_event(self, *, max_cases: int = 20, max_title: int = 300) -> dict[str, Any]:
+        """A small JSON form for a trigger event (the metadata database stores every event): status,
+        result, counts, and the names and ``resultTitle`` (capped) of at most ``max_cases`` test cases that
+        did not pass. :meth:`from_dict` reads it back; ``unsuccessful_total`` says whether it is complete."""
+        unsuccessful = self.unsuccessful_test_cases
+        results = [case.result for case in self.test_cases]
+        return {
+            "id": self.id,
+            "short_id": self.short_id,
+            "status": self.status,
+            "result": self.result,
+            "url": self.url,
+            "passed": self.passed,
+            "counts": {
+                "total": len(results),
+                "passed": results.count(PASSED),
+                "failed": results.count(FAILED),
+                "skipped": results.count(SKIPPED),
+            },
+            "unsuccessful_total": len(unsuccessful),
+            "test_cases": [
+                {
+                    "id": case.id,
+                    "short_id": case.short_id,
+                    "name": case.name[:max_title],
+                    "status": case.status,
+                    "result": case.result,
+                    "result_title": (case.result_title or "")[:max_title] or None,
+                }
+                for case in unsuccessful[:max_cases]
+            ],
+        }
+
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> RunStatus:
-        """Inverse of :meth:`to_dict`."""
+        """Inverse of :meth:`to_dict` (and of :meth:`to_event`, which keeps only unsuccessful test cases)."""
         return cls(
             id=data["id"],
             short_id=data["short_id"],

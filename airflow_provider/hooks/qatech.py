@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
@@ -12,6 +14,7 @@ from qatech_orchestration.settings import HTTP_SETTING_NAMES, HttpSettings
 from qatech_orchestration.validation import check_keys
 
 if TYPE_CHECKING:
+    from qatech_orchestration.async_client import AsyncQATechClient
     from qatech_orchestration.client import QATechClient
 
 #: Keys the connection's extra may carry, passed on to :class:`~qatech_orchestration.QATechClient`: the
@@ -108,12 +111,21 @@ class QATechHook(BaseHook):
     def get_conn(self) -> QATechClient:
         return self.client
 
-    async def aget_client(self) -> QATechClient:
-        """A new client for async code (a trigger): the connection is fetched without blocking the loop."""
-        from qatech_orchestration.client import QATechClient
+    @asynccontextmanager
+    async def ashared_client(self) -> AsyncIterator[AsyncQATechClient]:
+        """The async client shared by every trigger of this connection in the running event loop.
 
-        conn = await aget_connection(self.qatech_conn_id)
-        return QATechClient(**client_kwargs_from_connection(conn, self.project_short_id))
+        The connection is fetched without blocking the loop (Airflow 3's async connection API); the client's
+        pool holds the connection's ``pool_size`` sockets; see :mod:`airflow_provider.hooks.async_clients`.
+        """
+        from airflow_provider.hooks.async_clients import shared_client
+
+        async def client_kwargs() -> dict[str, Any]:
+            conn = await aget_connection(self.qatech_conn_id)
+            return client_kwargs_from_connection(conn, self.project_short_id)
+
+        async with shared_client(self.qatech_conn_id, self.project_short_id, client_kwargs) as client:
+            yield client
 
     def test_connection(self) -> tuple[bool, str]:
         """Check the token by reading a run that does not exist: 404 means QA.tech accepted the token.

@@ -124,6 +124,9 @@ class _QATechRunOperator(BaseOperator):
             raise to_airflow_exception(exc) from None
         self._finish(context, status, url)
 
+    def _read_all(self, short_id: str) -> RunStatus:
+        return self.hook.client.get_run(short_id, test_cases="all")
+
     def _finish(self, context: Context, status: RunStatus, url: str) -> None:
         if not status.url:
             status = replace(status, url=url)
@@ -147,7 +150,9 @@ class _QATechRunOperator(BaseOperator):
         )
 
     def execute_complete(self, context: Context, event: dict[str, Any] | None = None) -> str:
-        short_id = finish_from_event(context, event, fail_on_skipped=self.fail_on_skipped, task_log=self.log)
+        short_id = finish_from_event(
+            context, event, fail_on_skipped=self.fail_on_skipped, task_log=self.log, reread=self._read_all
+        )
         TaskRunStore(context, durable=self.durable).clear()
         return short_id
 

@@ -91,7 +91,13 @@ class QATechRunSensor(BaseSensorOperator):
         return None
 
     def execute_complete(self, context: Context, event: dict[str, Any] | None = None) -> None:
-        finish_from_event(context, event, fail_on_skipped=self.fail_on_skipped, task_log=self.log)
+        finish_from_event(
+            context,
+            event,
+            fail_on_skipped=self.fail_on_skipped,
+            task_log=self.log,
+            reread=lambda short_id: self.hook.client.get_run(short_id, test_cases="all"),
+        )
 
 
 __all__ = ["QATechRunSensor"]

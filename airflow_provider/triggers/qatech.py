@@ -13,12 +13,14 @@ from airflow.triggers.base import BaseTrigger, TriggerEvent
 class QATechRunTrigger(BaseTrigger):
     """Polls ``GET /run/{shortId}`` until the run is terminal or ``end_time`` passes; yields one event.
 
-    The event is ``{"status": "terminal", "run": RunStatus.to_dict()}``, ``{"status": "timeout", ...}`` or
-    ``{"status": "error", "message": ..., "retryable": ...}``; the operator or sensor judges it.
+    The event is ``{"status": "terminal", "run": RunStatus.to_event()}`` (status, result, counts, and the
+    test cases that did not pass, capped), ``{"status": "timeout", ...}`` or ``{"status": "error",
+    "message": ..., "retryable": ...}``; the operator or sensor judges it.
 
-    The core client is synchronous (one HTTP stack, one retry policy for the whole package), so each read
-    runs in a worker thread: the event loop itself never waits on the network, and the pauses between
-    polls are ``asyncio.sleep``.
+    Reads are native async (aiohttp) on one pooled client per connection shared by every trigger in the
+    triggerer (see :meth:`QATechHook.ashared_client`): no thread, no socket per wait. Retries back off with
+    ``asyncio.sleep``; every read and every pause is cut at ``end_time``, so the timeout event comes on time
+    whatever the API does.
 
     :param run_short_id: the run to wait for.
     :param conn_id: the ``qatech`` connection.
@@ -46,6 +48,7 @@ class QATechRunTrigger(BaseTrigger):
         self.project_short_id = project_short_id
 
     def serialize(self) -> tuple[str, dict[str, Any]]:
+        # The same classpath and kwargs as triggers already stored in metadata databases.
         return (
             f"{type(self).__module__}.{type(self).__qualname__}",
             {
@@ -60,32 +63,38 @@ class QATechRunTrigger(BaseTrigger):
 
     async def run(self) -> AsyncIterator[TriggerEvent]:
         from airflow_provider.hooks.qatech import QATechHook
-        from qatech_orchestration.client import QATechClient
+        from qatech_orchestration.client_core import DeadlineReached
         from qatech_orchestration.errors import QATechError
 
         base = {"run_short_id": self.run_short_id, "run_url": self.run_url}
-        client: QATechClient | None = None
+        last = "no status read yet"
         try:
-            client = await QATechHook(self.conn_id, project_short_id=self.project_short_id).aget_client()
-            while True:
-                status = await asyncio.to_thread(client.get_run, self.run_short_id, "all")
-                if status.is_terminal:
-                    status_dict = status.to_dict()
-                    status_dict["url"] = status.url or self.run_url
-                    yield TriggerEvent({**base, "status": "terminal", "run": status_dict})
-                    return
-                remaining = self.end_time - time.time()
-                if remaining <= 0:
-                    yield TriggerEvent({**base, "status": "timeout", "last_status": status.state_label})
-                    return
-                self.log.info("QA.tech run %s is %s; next check in %.0f s", self.run_short_id, status.status,
-                              min(self.poll_interval, remaining))  # fmt: skip
-                await asyncio.sleep(min(self.poll_interval, remaining))
+            async with QATechHook(self.conn_id, project_short_id=self.project_short_id).ashared_client() as client:
+                while True:
+                    remaining = self.end_time - time.time()
+                    if remaining <= 0:
+                        break
+                    deadline = time.monotonic() + remaining
+                    try:
+                        status = await asyncio.wait_for(
+                            client.get_run(self.run_short_id, "all", deadline=deadline), remaining
+                        )
+                    except (asyncio.TimeoutError, DeadlineReached):
+                        break
+                    if status.is_terminal:
+                        event = status.to_event()
+                        event["url"] = status.url or self.run_url
+                        yield TriggerEvent({**base, "status": "terminal", "run": event})
+                        return
+                    pause = min(self.poll_interval, self.end_time - time.time())
+                    # INFO when the status changes, DEBUG otherwise: ten thousand waits log little.
+                    say = self.log.info if status.state_label != last else self.log.debug
+                    last = status.state_label
+                    say("QA.tech run %s is %s; next check in %.1f s", self.run_short_id, last, pause)
+                    if pause > 0:
+                        await asyncio.sleep(pause)
         except QATechError as exc:
-            yield TriggerEvent(
-                {**base, "status": "error", "message": str(exc), "retryable": exc.retryable,
-                 "status_code": exc.status_code}
-            )  # fmt: skip
-        finally:
-            if client is not None:
-                client.close()
+            yield TriggerEvent({**base, "status": "error", "message": str(exc), "retryable": exc.retryable,
+                                "status_code": exc.status_code})  # fmt: skip
+            return
+        yield TriggerEvent({**base, "status": "timeout", "last_status": last})

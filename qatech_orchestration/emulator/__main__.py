@@ -23,6 +23,9 @@ def main(argv: list[str] | None = None) -> int:
         default="PASSED",
         help="how runs end: PASSED, FAILED, SKIPPED, ERROR, CANCELLED or NEVER (default PASSED)",
     )
+    parser.add_argument(
+        "--latency", type=float, default=0.0, help="seconds every API answer takes, like a far-away API (default 0)"
+    )
     parser.add_argument("-v", "--verbose", action="store_true", help="log every request")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO, format="%(message)s")
@@ -32,6 +35,7 @@ def main(argv: list[str] | None = None) -> int:
         token=args.token,
         polls_to_finish=args.polls_to_finish,
         default_outcome=args.outcome,
+        latency=args.latency,
     )
     print(f"QA.tech emulator serving {emulator.base_url} (Ctrl-C to stop)", flush=True)
     with contextlib.suppress(KeyboardInterrupt):

@@ -1,13 +1,20 @@
-"""A real HTTP server on 127.0.0.1 that answers like QA.tech's v1 API (standard library only)."""
+"""A real HTTP server on 127.0.0.1 that answers like QA.tech's v1 API (standard library only: asyncio).
+
+One event loop in a background thread serves every connection (HTTP/1.1 keep-alive), so thousands of status
+reads per second fit on loopback and benchmarks measure the package, not the emulator. ``latency`` delays
+every API answer, like a real API far away; it costs no thread while it waits.
+"""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import json
 import logging
 import re
+import socket
 import threading
-import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http import HTTPStatus
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
@@ -24,197 +31,39 @@ log = logging.getLogger(__name__)
 DEFAULT_TOKEN = "qatech-emulator-token"
 _RUN_PATH = re.compile(r"^/v1/run/([^/]+)$")
 _DASHBOARD_PATH = re.compile(r"^/dashboard/runs/([^/]+)$")
+_MAX_LINE = 64 * 1024
+_MAX_BODY = 16 * 1024 * 1024
 
 
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-    request_queue_size = 1024  # the listen backlog: bursts of clients are queued, not reset
-    block_on_close = False  # stopping must not wait for a delayed answer nobody reads any more
-    allow_reuse_address = True
-    project: EmulatedProject
-    tokens: frozenset[str]
-
-    def handle_error(self, request: Any, client_address: Any) -> None:
-        # A client that gave up (read timeout) leaves a broken pipe behind: expected in fault tests.
-        import sys
-
-        if isinstance(sys.exc_info()[1], ConnectionError):
-            log.debug("emulator: client %s went away", client_address)
-            return
-        super().handle_error(request, client_address)
+class _Refused(Exception):
+    """A request that gets a 400 and a closed connection (bad length, chunked, cut short)."""
 
 
-class _Handler(BaseHTTPRequestHandler):
-    server: _Server
-    protocol_version = "HTTP/1.1"
-    # Headers and body go out in two writes; with Nagle on, the body waits ~40 ms for the client's
-    # delayed ACK of the headers on every keep-alive request.
-    disable_nagle_algorithm = True
-    #: A client that announced more body than it sent gets a 400 after this many seconds, not a hung thread.
-    body_timeout = 5.0
+class _Request:
+    __slots__ = ("body", "headers", "method", "path", "query")
 
-    def log_message(self, format: str, *args: Any) -> None:
-        log.debug("emulator: " + format, *args)
-
-    def do_GET(self) -> None:
-        self._handle("GET")
-
-    def do_POST(self) -> None:
-        self._handle("POST")
-
-    def _unsupported(self) -> None:
-        path = urlsplit(self.path).path
-        if path == "/v1/run" or _RUN_PATH.match(path):
-            allow = "POST" if path == "/v1/run" else "GET, POST"
-            self._json(405, {"message": f"Method {self.command} not allowed"}, {"Allow": allow})
-        else:
-            self._json(404, {"message": f"Cannot {self.command} {path}"})
-
-    do_PUT = do_DELETE = do_PATCH = _unsupported
-
-    def _body(self) -> bytes | None:
-        """The request body, or None after answering 400 (bad length, chunked, or cut short)."""
-        if "chunked" in self.headers.get("Transfer-Encoding", "").lower():
-            self._refuse("Chunked request bodies are not supported; send Content-Length")
-            return None
-        text = self.headers.get("Content-Length") or "0"
-        if not text.isdigit():
-            self._refuse(f"Invalid Content-Length: {text[:20]!r}")
-            return None
-        length = int(text)
-        self.connection.settimeout(self.body_timeout)  # only while reading the body: idle keep-alive stays open
-        try:
-            raw = self.rfile.read(length) if length else b""
-        except OSError:  # socket timeout: the client sent less than it announced
-            raw = b""
-        finally:
-            self.connection.settimeout(None)
-        if len(raw) < length:
-            self._refuse("Request body shorter than its Content-Length")
-            return None
-        return raw
-
-    def _refuse(self, message: str) -> None:
-        self.close_connection = True
-        self._json(400, {"message": message})
-
-    def _handle(self, method: str) -> None:
-        parts = urlsplit(self.path)
-        path, query = parts.path, dict(parse_qsl(parts.query))
-        raw = self._body()
-        if raw is None:
-            return
-        project = self.server.project
-
-        dashboard = _DASHBOARD_PATH.match(path)
-        if method == "GET" and dashboard:
-            self._dashboard(dashboard.group(1))
-            return
-        if method == "GET" and path == "/_emulator/stats":  # for benchmarks driving an emulator process
-            self._json(200, project.stats())
-            return
-
-        endpoint, short_id = _route(method, path)
-        scheme, _, credentials = self.headers.get("Authorization", "").partition(" ")
-        authorized = scheme.lower() == "bearer" and credentials.strip() in self.server.tokens
-        body: Any = None
-        parse_error = None
-        if raw:
-            try:
-                body = json.loads(raw)
-            except ValueError:
-                parse_error = "Request body is not valid JSON"
-                body = raw.decode("utf-8", "replace")
-        project.record(RecordedRequest(method, path, query, body, authorized, self.headers.get("User-Agent"), endpoint))
-        if endpoint is None:
-            self._json(404, {"message": f"Cannot {method} {path}"})
-            return
-        if not authorized:
-            self._json(401, {"message": "Missing or invalid API key"})
-            return
-        fault = project.take_fault(endpoint)
-        if fault is not None and fault.status is not None and fault.rejects_request:
-            self._json(fault.status, {"message": fault.message}, fault.headers)
-            return
-        try:
-            if parse_error:
-                raise BadRequest(parse_error)
-            if endpoint == "start_run":
-                status, payload = 200, project.start_run(body)
-            elif endpoint == "rerun":
-                if not raw:  # QA.tech's OpenAPI file: the rerun body is required ({} reruns everything)
-                    raise BadRequest("Request body is required; send {} to rerun every test case")
-                status, payload = 200, project.rerun(str(short_id), body)
-            else:
-                if "projectShortId" in query:
-                    project.check_project(query["projectShortId"])
-                status, payload = 200, project.get_run(str(short_id), query.get("testCases"))
-        except BadRequest as exc:
-            status, payload = exc.status, {"message": exc.message}
-        if fault is not None:
-            self._faulty(fault, status, payload)
-            return
-        self._json(status, payload)
-
-    def _faulty(self, fault: Fault, status: int, payload: Any) -> None:
-        if fault.delay:
-            time.sleep(fault.delay)
-        if fault.drop == "before":
-            self.close_connection = True
-            self.connection.close()
-            return
-        if fault.drop == "mid":
-            data = json.dumps(payload).encode()
-            self.send_response(200)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(data)))
-            self.end_headers()
-            self.wfile.write(data[: len(data) // 2])
-            self.wfile.flush()
-            self.close_connection = True
-            self.connection.close()
-            return
-        if fault.malformed:
-            self._raw(200, b'{"success": true, "run": {"shortId": ', "application/json", fault.headers)
-            return
-        if fault.html:
-            page = b"<html><head><title>502 Bad Gateway</title></head><body><h1>502 Bad Gateway</h1></body></html>"
-            self._raw(fault.status or 200, page, "text/html", fault.headers)
-            return
-        if fault.body is not None:
-            self._json(fault.status or 200, fault.body, fault.headers)
-            return
-        self._json(status, payload, fault.headers)
-
-    def _dashboard(self, short_id: str) -> None:
-        run = self.server.project.runs.get(short_id)
-        if run is None:
-            self._raw(404, b"<h1>Run not found</h1>", "text/html", {})
-            return
-        rows = "".join(f"<li>{c.name}: {c.final_result} - {c.result_title}</li>" for c in run.test_cases)
-        page = f"<h1>QA.tech emulator run {short_id}</h1><p>{run.outcome.status}</p><ul>{rows}</ul>"
-        self._raw(200, page.encode(), "text/html", {})
-
-    def _json(self, status: int, payload: Any, headers: dict[str, str] | None = None) -> None:
-        self._raw(status, json.dumps(payload).encode(), "application/json", headers or {})
-
-    def _raw(self, status: int, data: bytes, content_type: str, headers: dict[str, str]) -> None:
-        self.send_response(status)
-        self.send_header("Content-Type", content_type)
-        self.send_header("Content-Length", str(len(data)))
-        for key, value in headers.items():
-            self.send_header(key, value)
-        self.end_headers()
-        self.wfile.write(data)
+    def __init__(self, method: str, target: str, headers: dict[str, str], body: bytes) -> None:
+        parts = urlsplit(target)
+        self.method, self.path, self.query = method, parts.path, dict(parse_qsl(parts.query))
+        self.headers, self.body = headers, body
 
 
 def _route(method: str, path: str) -> tuple[str | None, str | None]:
     if path == "/v1/run" and method == "POST":
         return "start_run", None
     match = _RUN_PATH.match(path)
-    if match:
+    if match and method in ("GET", "POST"):
         return ("rerun" if method == "POST" else "get_run"), match.group(1)
     return None, None
+
+
+def _response(status: int, body: bytes, content_type: str, headers: dict[str, str], close: bool) -> bytes:
+    reason = HTTPStatus(status).phrase if status in HTTPStatus._value2member_map_ else "Unknown"
+    lines = [f"HTTP/1.1 {status} {reason}", f"Content-Type: {content_type}", f"Content-Length: {len(body)}"]
+    lines += [f"{k}: {v}" for k, v in headers.items()]
+    if close:
+        lines.append("Connection: close")
+    return ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1") + body
 
 
 class QATechEmulator:
@@ -235,7 +84,11 @@ class QATechEmulator:
         test_plans: ``{short_id: name}``; when given, other test plans get 404.
         slack_channels: when given, other Slack channels get QA.tech's 400.
         project_short_id: the project the token belongs to (another ``projectShortId`` gets 403).
+        latency: seconds every API answer takes (a real API is far away; 0 answers at once).
     """
+
+    #: A client that announced more body than it sent gets a 400 after this many seconds.
+    body_timeout = 5.0
 
     def __init__(
         self,
@@ -249,11 +102,17 @@ class QATechEmulator:
         test_plans: dict[str, str] | None = None,
         slack_channels: set[str] | None = None,
         project_short_id: str = "proj_emulator",
+        latency: float = 0.0,
     ) -> None:
         self.token = token
-        self._server = _Server((host, port), _Handler)
-        self._server.tokens = frozenset((token, *tokens))
-        host_name, port_number = self._server.server_address[:2]
+        self.tokens = frozenset((token, *tokens))
+        self.latency = latency
+        self._sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM)
+        self._sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self._sock.bind((host, port))
+        self._sock.listen(1024)  # the backlog: bursts of clients are queued, not reset
+        self._sock.setblocking(False)
+        host_name, port_number = self._sock.getsockname()[:2]
         self.host = str(host_name)
         self.port = int(port_number)
         self.project = EmulatedProject(
@@ -264,8 +123,11 @@ class QATechEmulator:
             default_outcome=default_outcome,
             dashboard_url=f"http://{self.host}:{self.port}/dashboard",
         )
-        self._server.project = self.project
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._stopping: asyncio.Event | None = None
         self._thread: threading.Thread | None = None
+        self._writers: set[asyncio.StreamWriter] = set()
+        self.connections_accepted = 0
 
     def __repr__(self) -> str:
         return f"QATechEmulator(base_url={self.base_url!r})"
@@ -273,29 +135,47 @@ class QATechEmulator:
     @property
     def base_url(self) -> str:
         """The value to pass as the client's ``base_url``."""
-        return f"http://{self.host}:{self.port}/v1"
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"http://{host}:{self.port}/v1"
+
+    # --- lifecycle -------------------------------------------------------------------------
+
+    async def _serve(self, ready: threading.Event | None = None) -> None:
+        self._loop = asyncio.get_running_loop()
+        self._stopping = asyncio.Event()
+        server = await asyncio.start_server(self._connection, sock=self._sock, limit=_MAX_LINE)
+        if ready is not None:
+            ready.set()
+        async with server:
+            await self._stopping.wait()
+            server.close()
+            for writer in list(self._writers):  # idle keep-alive connections: do not wait for them
+                writer.close()
 
     def start(self) -> QATechEmulator:
         if self._thread is None:
+            ready = threading.Event()
             self._thread = threading.Thread(
-                target=self._server.serve_forever, args=(0.05,), name="qatech-emulator", daemon=True
+                target=lambda: asyncio.run(self._serve(ready)), name="qatech-emulator", daemon=True
             )
             self._thread.start()
+            ready.wait(10)
         return self
 
     def stop(self) -> None:
-        if self._thread is not None:
-            self._server.shutdown()
-            self._thread.join()
+        if self._thread is not None and self._loop is not None and self._stopping is not None:
+            with contextlib.suppress(RuntimeError):  # the loop already ended
+                self._loop.call_soon_threadsafe(self._stopping.set)
+            self._thread.join(10)
             self._thread = None
-        self._server.server_close()
+        self._sock.close()
 
     def serve_forever(self) -> None:
-        """Serve in the calling thread (the command line uses this)."""
+        """Serve in the calling thread until interrupted (the command line uses this)."""
         try:
-            self._server.serve_forever()
+            asyncio.run(self._serve())
         finally:
-            self._server.server_close()
+            self._sock.close()
 
     def __enter__(self) -> QATechEmulator:
         return self.start()
@@ -303,7 +183,8 @@ class QATechEmulator:
     def __exit__(self, *exc: object) -> None:
         self.stop()
 
-    # Scripting, delegated to the project.
+    # --- scripting, delegated to the project ---------------------------------------------------
+
     def script_outcome(
         self,
         outcome: str | Outcome,
@@ -328,3 +209,155 @@ class QATechEmulator:
 
     def requests_to(self, endpoint: str) -> list[RecordedRequest]:
         return self.project.requests_to(endpoint)
+
+    # --- HTTP ----------------------------------------------------------------------------------
+
+    async def _connection(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        sock = writer.get_extra_info("socket")
+        if sock is not None:  # headers and body go out in one write anyway; no delayed-ACK stalls
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        self._writers.add(writer)
+        self.connections_accepted += 1
+        try:
+            while True:
+                try:
+                    request = await self._read_request(reader)
+                except _Refused as exc:
+                    writer.write(
+                        _response(400, json.dumps({"message": str(exc)}).encode(), "application/json", {}, True)
+                    )
+                    await writer.drain()
+                    return
+                if request is None:
+                    return
+                if not await self._answer(request, writer):
+                    return
+        except (ConnectionError, asyncio.IncompleteReadError, asyncio.LimitOverrunError, ValueError):
+            log.debug("emulator: client went away")
+        finally:
+            self._writers.discard(writer)
+            writer.close()
+
+    async def _read_request(self, reader: asyncio.StreamReader) -> _Request | None:
+        line = await reader.readline()
+        if not line.strip():
+            return None
+        method, target, _ = line.decode("latin-1").rstrip("\r\n").split(" ", 2)
+        headers: dict[str, str] = {}
+        while True:
+            header = await reader.readline()
+            if header in (b"\r\n", b"\n", b""):
+                break
+            name, _, value = header.decode("latin-1").partition(":")
+            headers[name.strip().lower()] = value.strip()
+        if "chunked" in headers.get("transfer-encoding", "").lower():
+            raise _Refused("Chunked request bodies are not supported; send Content-Length")
+        text = headers.get("content-length", "0") or "0"
+        if not text.isdigit() or int(text) > _MAX_BODY:
+            raise _Refused(f"Invalid Content-Length: {text[:20]!r}")
+        body = b""
+        if int(text):
+            try:
+                body = await asyncio.wait_for(reader.readexactly(int(text)), self.body_timeout)
+            except (asyncio.TimeoutError, asyncio.IncompleteReadError):
+                raise _Refused("Request body shorter than its Content-Length") from None
+        return _Request(method, target, headers, body)
+
+    async def _answer(self, request: _Request, writer: asyncio.StreamWriter) -> bool:
+        """Write the answer; False when the connection must close."""
+        status, payload, headers, fault = await self._handle(request)
+        log.debug('emulator: "%s %s" %s', request.method, request.path, status)
+        if fault is not None:
+            return await self._faulty(fault, status, payload, writer)
+        body = payload if isinstance(payload, bytes) else json.dumps(payload).encode()
+        content_type = "text/html" if isinstance(payload, bytes) else "application/json"
+        close = request.headers.get("connection", "").lower() == "close"
+        writer.write(_response(status, body, content_type, headers, close))
+        await writer.drain()
+        return not close
+
+    async def _handle(self, request: _Request) -> tuple[int, Any, dict[str, str], Fault | None]:
+        project, method, path = self.project, request.method, request.path
+        dashboard = _DASHBOARD_PATH.match(path)
+        if method == "GET" and dashboard:
+            return (*self._dashboard(dashboard.group(1)), {}, None)
+        if method == "POST" and path == "/_emulator/seed":  # benchmarks: many runs at once, without latency
+            count = int(request.query.get("count", "1"))
+            return 200, {"short_ids": [project.start_run({})["run"]["shortId"] for _ in range(count)]}, {}, None
+        if method == "GET" and path == "/_emulator/stats":  # for benchmarks driving an emulator process
+            sockets = {"connections_accepted": self.connections_accepted, "connections_open": len(self._writers)}
+            return 200, {**project.stats(), **sockets}, {}, None
+        endpoint, short_id = _route(method, path)
+        scheme, _, credentials = request.headers.get("authorization", "").partition(" ")
+        authorized = scheme.lower() == "bearer" and credentials.strip() in self.tokens
+        body: Any = None
+        parse_error = None
+        if request.body:
+            try:
+                body = json.loads(request.body)
+            except ValueError:
+                parse_error = "Request body is not valid JSON"
+                body = request.body.decode("utf-8", "replace")
+        user_agent = request.headers.get("user-agent")
+        project.record(RecordedRequest(method, path, request.query, body, authorized, user_agent, endpoint))
+        if endpoint is None:
+            if path == "/v1/run" or _RUN_PATH.match(path):
+                allow = "POST" if path == "/v1/run" else "GET, POST"
+                return 405, {"message": f"Method {method} not allowed"}, {"Allow": allow}, None
+            return 404, {"message": f"Cannot {method} {path}"}, {}, None
+        if not authorized:
+            return 401, {"message": "Missing or invalid API key"}, {}, None
+        if self.latency:
+            await asyncio.sleep(self.latency)
+        fault = project.take_fault(endpoint)
+        if fault is not None and fault.status is not None and fault.rejects_request:
+            return fault.status, {"message": fault.message}, dict(fault.headers), None
+        try:
+            if parse_error:
+                raise BadRequest(parse_error)
+            if endpoint == "start_run":
+                status, payload = 200, project.start_run(body)
+            elif endpoint == "rerun":
+                if not request.body:  # QA.tech's OpenAPI file: the rerun body is required ({} reruns all)
+                    raise BadRequest("Request body is required; send {} to rerun every test case")
+                status, payload = 200, project.rerun(str(short_id), body)
+            else:
+                if "projectShortId" in request.query:
+                    project.check_project(request.query["projectShortId"])
+                status, payload = 200, project.get_run(str(short_id), request.query.get("testCases"))
+        except BadRequest as exc:
+            status, payload = exc.status, {"message": exc.message}
+        return status, payload, {}, fault
+
+    async def _faulty(self, fault: Fault, status: int, payload: Any, writer: asyncio.StreamWriter) -> bool:
+        if fault.delay:
+            await asyncio.sleep(fault.delay)
+        if fault.drop == "before":
+            return False
+        if fault.drop == "mid":
+            data = json.dumps(payload).encode()
+            full = _response(200, data, "application/json", {}, False)
+            writer.write(full[: len(full) - len(data) // 2])
+            await writer.drain()
+            return False
+        if fault.malformed:
+            writer.write(
+                _response(200, b'{"success": true, "run": {"shortId": ', "application/json", fault.headers, False)
+            )
+        elif fault.html:
+            page = b"<html><head><title>502 Bad Gateway</title></head><body><h1>502 Bad Gateway</h1></body></html>"
+            writer.write(_response(fault.status or 200, page, "text/html", fault.headers, False))
+        elif fault.body is not None:
+            data = json.dumps(fault.body).encode()
+            writer.write(_response(fault.status or 200, data, "application/json", fault.headers, False))
+        else:
+            writer.write(_response(status, json.dumps(payload).encode(), "application/json", fault.headers, False))
+        await writer.drain()
+        return True
+
+    def _dashboard(self, short_id: str) -> tuple[int, bytes]:
+        run = self.project.runs.get(short_id)
+        if run is None:
+            return 404, b"<h1>Run not found</h1>"
+        rows = "".join(f"<li>{c.name}: {c.final_result} - {c.result_title}</li>" for c in run.test_cases)
+        return 200, f"<h1>QA.tech emulator run {short_id}</h1><p>{run.outcome.status}</p><ul>{rows}</ul>".encode()

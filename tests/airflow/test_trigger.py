@@ -96,3 +96,121 @@ def test_the_event_loop_keeps_running_while_a_read_is_in_flight(emulator: QATech
         return seen_in_flight
 
     assert asyncio.run(scenario()) is True
+
+
+# ------------------------------------------------------------------------------------------------
+# Triggerer scale: one shared pool per connection, deadlines, small events (#10)
+# ------------------------------------------------------------------------------------------------
+
+
+def test_many_triggers_share_one_client_and_its_bounded_pool(
+    emulator: QATechEmulator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from airflow_provider.hooks.async_clients import clients_in_loop
+    from tests.airflow.conftest import connection_json
+
+    monkeypatch.setenv("AIRFLOW_CONN_QATECH_DEFAULT", connection_json(emulator.base_url, pool_size=4))
+    emulator.project.polls_to_finish = 3
+    starter = QATechClient(TOKEN, base_url=emulator.base_url)
+    runs = [starter.start_run().short_id for _ in range(40)]
+    starter.close()
+    before = emulator.connections_accepted
+    during: list[dict[Any, int]] = []
+
+    async def scenario() -> list[list[dict[str, Any]]]:
+        async def sample() -> None:
+            await asyncio.sleep(0.02)
+            during.append(clients_in_loop())
+
+        results = await asyncio.gather(*(_events(_trigger(s)) for s in runs), sample())
+        assert clients_in_loop() == {}  # closed with its last trigger
+        return list(results[:-1])
+
+    events = asyncio.run(scenario())
+    assert all(e == [{**e[0], "status": "terminal"}] and e[0]["run"]["result"] == "PASSED" for e in events)
+    assert during == [{("qatech_default", None): 40}]  # one client, 40 users
+    assert emulator.connections_accepted - before <= 4  # sockets never exceed the pool
+
+
+def test_a_changed_connection_gets_a_new_client_and_the_old_one_closes_with_its_last_user() -> None:
+    import airflow_provider.hooks.async_clients as module
+    from airflow_provider.hooks.async_clients import clients_in_loop, shared_client
+
+    first = {"api_token": TOKEN, "base_url": "http://127.0.0.1:9/v1"}
+    rotated = {**first, "api_token": TOKEN + "-rotated"}
+    lookups: list[str] = []
+
+    def lookup(kwargs: dict[str, Any]) -> Any:
+        async def fetch() -> dict[str, Any]:
+            lookups.append(kwargs["api_token"])
+            return kwargs
+
+        return fetch
+
+    async def scenario() -> None:
+        async with shared_client("qatech_default", None, lookup(first)) as old:
+            async with shared_client("qatech_default", None, lookup(first)) as same:
+                assert same is old
+            assert len(lookups) == 1  # the second trigger reused the fresh lookup
+            module.CONNECTION_TTL = 0.0  # the lookup is stale: the next trigger looks again, sees a new token
+            async with shared_client("qatech_default", None, lookup(rotated)) as new:
+                assert new is not old
+                assert clients_in_loop() == {("qatech_default", None): 1}  # new users go to the new one
+            assert old._session is None or not old._session.closed  # still lent out
+        assert clients_in_loop() == {}
+
+    try:
+        asyncio.run(scenario())
+    finally:
+        module.CONNECTION_TTL = 30.0
+
+
+def test_the_deadline_fires_while_a_read_hangs(monkeypatch: pytest.MonkeyPatch) -> None:
+    from tests.airflow.conftest import connection_json
+
+    with QATechEmulator(token=TOKEN, latency=30.0) as slow:
+        monkeypatch.setenv("AIRFLOW_CONN_QATECH_DEFAULT", connection_json(slow.base_url))
+        trigger = _trigger("abc123", end_time=time.time() + 0.3)
+        # A guard against a hang, not a speed assertion: without the deadline this read takes 30 s.
+        (event,) = asyncio.run(asyncio.wait_for(_events(trigger), 20))
+    assert event["status"] == "timeout" and event["last_status"] == "no status read yet"
+
+
+def test_triggers_stored_by_an_earlier_version_still_run(emulator: QATechEmulator) -> None:
+    run = QATechClient(TOKEN, base_url=emulator.base_url).start_run()
+    stored = {  # as version 0.1.0 serialized it into the metadata database
+        "run_short_id": run.short_id,
+        "conn_id": "qatech_default",
+        "end_time": time.time() + 30,
+        "poll_interval": 0.01,
+        "run_url": run.url,
+        "project_short_id": None,
+    }
+    (event,) = asyncio.run(_events(QATechRunTrigger(**stored)))
+    assert event["status"] == "terminal" and event["run"]["result"] == "PASSED"
+
+
+def test_the_event_stays_small_and_the_operator_reads_the_rest(emulator: QATechEmulator) -> None:
+    from qatech_orchestration.emulator import Outcome
+
+    failing = {f"Case {i:02d}": "x" * 2000 for i in range(60)}
+    emulator.script_outcome(Outcome(result="FAILED", failing=failing, test_names=()))
+    run = QATechClient(TOKEN, base_url=emulator.base_url).start_run()
+    (event,) = asyncio.run(_events(_trigger(run.short_id)))
+    size = len(json.dumps(event))
+    assert size < 16 * 1024, size  # the full status is over 120 KB
+    assert event["run"]["unsuccessful_total"] == 60 and len(event["run"]["test_cases"]) == 20
+    assert all(len(c["result_title"]) <= 300 for c in event["run"]["test_cases"])
+
+    from airflow_provider.outcomes import finish_from_event
+    from airflow_provider.version_compat import AirflowException
+    from qatech_orchestration import QATechClient as Client
+
+    class _Ti:
+        def xcom_push(self, key: str, value: Any) -> None:
+            pass
+
+    reread = Client(TOKEN, base_url=emulator.base_url).get_run
+    with pytest.raises(AirflowException) as info:
+        finish_from_event({"ti": _Ti()}, event, fail_on_skipped=False, reread=lambda s: reread(s, "all"))
+    assert "and 50 more" in str(info.value)  # counted from the full run, not from the event's 20

@@ -1,0 +1,153 @@
+"""The async client of QA.tech's status endpoint, for event loops (Airflow's triggerer).
+
+It shares everything with :class:`~qatech_orchestration.client.QATechClient` but the I/O: settings and
+their validation, answer reading with the size cap and deadline, parsing and checks, error mapping,
+redaction and the one retry policy live in :mod:`qatech_orchestration.client_core`. The transport is
+aiohttp, imported only when this module is: a DAG file never pays for it.
+
+Only reads are offered: starting a run belongs to a task, never to an event loop that serves thousands of
+waits. One client is meant to be shared by every wait of one connection in one event loop; its pool holds
+``pool_size`` connections (every read beyond that waits for a free one).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from typing import Any
+from urllib.parse import urljoin
+
+import aiohttp
+
+from qatech_orchestration.answers import BodyReader
+from qatech_orchestration.client_core import (
+    MAX_REDIRECTS,
+    Answer,
+    ClientCore,
+    DeadlineReached,
+    Unusable,
+    origin,
+)
+from qatech_orchestration.errors import QATechError
+from qatech_orchestration.models import RunStatus
+
+_CHUNK = 64 * 1024
+
+
+class AsyncQATechClient(ClientCore):
+    """Reads run statuses with asyncio; the same arguments as ``QATechClient`` (but ``session``/``sleep``).
+
+    Use it as an async context manager, or call :meth:`aclose`.
+    """
+
+    def __init__(self, api_token: str, **kwargs: Any) -> None:
+        super().__init__(api_token, **kwargs)
+        self._session: aiohttp.ClientSession | None = None
+
+    def _http(self) -> aiohttp.ClientSession:
+        # Created lazily: aiohttp binds the session to the running loop.
+        if self._session is None:
+            self._session = aiohttp.ClientSession(
+                connector=aiohttp.TCPConnector(limit=self.settings.pool_size, limit_per_host=self.settings.pool_size),
+                headers=self.headers(),
+                auto_decompress=False,  # the core inflates, with the size cap
+                timeout=aiohttp.ClientTimeout(
+                    total=None, sock_connect=self.settings.connect_timeout, sock_read=self.settings.read_timeout
+                ),
+            )
+        return self._session
+
+    @property
+    def open_connections(self) -> int:
+        """Sockets the pool holds (for benchmarks and tests)."""
+        if self._session is None or self._session.connector is None:
+            return 0
+        connector: Any = self._session.connector
+        return sum(len(v) for v in getattr(connector, "_conns", {}).values()) + len(getattr(connector, "_acquired", ()))
+
+    async def aclose(self) -> None:
+        if self._session is not None:
+            await self._session.close()
+            self._session = None
+
+    async def __aenter__(self) -> AsyncQATechClient:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.aclose()
+
+    async def get_run(
+        self, short_id: str, test_cases: str | None = None, *, deadline: float | None = None
+    ) -> RunStatus:
+        """Read a run's status (``GET /run/{shortId}``), retried by the one retry policy.
+
+        ``deadline`` (``time.monotonic()``) bounds the whole call, retries and their delays included;
+        :class:`~qatech_orchestration.client_core.DeadlineReached` is raised instead of passing it.
+        """
+        path, params = self.status_request(short_id, test_cases)
+        attempt = 0
+        while True:
+            attempt += 1
+            retry_after: float | None = None
+            try:
+                answer = await self._send(path, params, deadline)
+            except (aiohttp.ClientError, asyncio.TimeoutError, OSError) as exc:
+                retry = self.retry.should_retry("GET", attempt)
+                error: QATechError = self.no_answer(exc, "GET", path, short_id, may_have_arrived=True)
+            except Unusable as exc:
+                raise self.bad_response(exc.message, "GET", path, short_id, status_code=exc.status) from None
+            else:
+                if 200 <= answer.status < 300:
+                    return self.run_status(self.decode(answer, "GET", path, short_id), short_id, path)
+                if 300 <= answer.status < 400:
+                    raise self.redirect_error(answer, "GET", path, short_id)
+                error = self.http_error(answer, "GET", path, short_id)
+                retry = self.retry.should_retry("GET", attempt, status_code=answer.status)
+                retry_after = self.retry_after(answer)
+            if not retry:
+                raise error
+            delay = self.retry.delay(attempt, retry_after)
+            if deadline is not None and time.monotonic() + delay >= deadline:
+                raise DeadlineReached()
+            self.log_retry("GET", path, error, attempt, delay)
+            await asyncio.sleep(delay)
+
+    async def _send(self, path: str, params: dict[str, str], deadline: float | None) -> Answer:
+        call_deadline = time.monotonic() + self.settings.total_timeout
+        if deadline is not None:
+            call_deadline = min(call_deadline, deadline)
+        url = f"{self.base_url}{path}"
+        query: dict[str, str] | None = params or None
+        for _ in range(MAX_REDIRECTS + 1):
+            left = max(call_deadline - time.monotonic(), 0.001)
+            try:
+                answer, location = await asyncio.wait_for(self._once(url, query, call_deadline), left)
+            except asyncio.TimeoutError:
+                if deadline is not None and call_deadline >= deadline:
+                    raise DeadlineReached() from None
+                raise Unusable(
+                    f"QA.tech's answer did not arrive within total_timeout={self.settings.total_timeout:g} s", None
+                ) from None
+            if location is None:
+                return answer
+            target = urljoin(url, location)
+            if origin(target) != self.origin:
+                return answer  # not followed: redirect_error names it
+            url, query = target, None
+        raise Unusable(f"QA.tech redirected more than {MAX_REDIRECTS} times", None)
+
+    async def _once(self, url: str, query: dict[str, str] | None, call_deadline: float) -> tuple[Answer, str | None]:
+        async with self._http().get(url, params=query, allow_redirects=False) as response:
+            location = response.headers.get("Location")
+            if response.status in (301, 302, 303, 307, 308) and location:
+                answer = Answer(response.status, response.reason or "", dict(response.headers), b"")
+                return answer, location
+            reader = BodyReader(response.headers.get("Content-Encoding"), self.settings.max_response_bytes)
+            try:
+                async for chunk in response.content.iter_any():
+                    reader.feed(chunk)
+                body = reader.finish()
+            except Exception as exc:
+                self.reraise_unreadable(exc, response.status)
+                raise
+            return Answer(response.status, response.reason or "", dict(response.headers), body), None

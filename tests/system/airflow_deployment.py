@@ -1,0 +1,129 @@
+"""A real Airflow 3.3 deployment on loopback for system tests: api-server, scheduler, dag-processor and
+triggerer as separate processes (LocalExecutor, SQLite), bounded in time and stopped by PID.
+
+Only what runs in the components imports Airflow; the test process talks to them over REST.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
+from pathlib import Path
+from typing import Any
+
+import requests
+
+COMPONENTS = (
+    ("api-server", ["api-server", "--port", "{port}"]),
+    ("scheduler", ["scheduler", "--skip-serve-logs"]),
+    ("dag-processor", ["dag-processor"]),
+    ("triggerer", ["triggerer", "--skip-serve-logs"]),
+)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+class Deployment:
+    def __init__(self, home: Path, port: int, env: dict[str, str]) -> None:
+        self.home, self.port, self.env = home, port, env
+        self.api = f"http://127.0.0.1:{port}/api/v2"
+        self.http = requests.Session()
+
+    def logs(self) -> dict[str, str]:
+        """Every log file the components wrote (their own output and the task and trigger logs)."""
+        return {str(p.relative_to(self.home)): p.read_text(errors="replace") for p in self.home.rglob("*.log")}
+
+    def wait_for(self, what: str, check: Any, timeout: float, interval: float = 1.0) -> Any:
+        end = time.monotonic() + timeout
+        while time.monotonic() < end:
+            try:
+                value = check()
+            except requests.RequestException:
+                value = None
+            if value:
+                return value
+            time.sleep(interval)
+        tails = {name: text[-3000:] for name, text in self.logs().items() if name.startswith("components/")}
+        raise AssertionError(f"timed out waiting for {what}; component logs: {json.dumps(tails, indent=1)}")
+
+    def get(self, path: str) -> Any:
+        answer = self.http.get(f"{self.api}{path}", timeout=30)
+        answer.raise_for_status()
+        return answer.json()
+
+    def trigger(self, dag_id: str) -> str:
+        """Unpause and trigger as the UI does on Airflow 3: no logical date."""
+        self.wait_for(f"{dag_id} to be parsed", lambda: self.http.get(f"{self.api}/dags/{dag_id}", timeout=30).ok, 180)
+        self.http.patch(f"{self.api}/dags/{dag_id}", json={"is_paused": False}, timeout=30).raise_for_status()
+        answer = self.http.post(f"{self.api}/dags/{dag_id}/dagRuns", json={"logical_date": None}, timeout=30)
+        answer.raise_for_status()
+        return str(answer.json()["dag_run_id"])
+
+    def wait_for_run(self, dag_id: str, run_id: str, timeout: float) -> str:
+        def done() -> str | None:
+            state = self.get(f"/dags/{dag_id}/dagRuns/{run_id}")["state"]
+            return state if state in ("success", "failed") else None
+
+        return str(self.wait_for(f"run {run_id} of {dag_id}", done, timeout, interval=2.0))
+
+
+@contextmanager
+def airflow_deployment(home: Path, dags_folder: Path, extra_env: dict[str, str]) -> Iterator[Deployment]:
+    port = free_port()
+    bin_dir = Path(sys.executable).parent
+    env = {
+        **os.environ,
+        "AIRFLOW_HOME": str(home),
+        "AIRFLOW__CORE__DAGS_FOLDER": str(dags_folder),
+        "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
+        "AIRFLOW__CORE__EXECUTOR": "LocalExecutor",
+        "AIRFLOW__CORE__PARALLELISM": "16",
+        "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{home}/airflow.db",
+        "AIRFLOW__API__HOST": "127.0.0.1",
+        "AIRFLOW__API__PORT": str(port),
+        "AIRFLOW__API__BASE_URL": f"http://127.0.0.1:{port}",
+        "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": f"http://127.0.0.1:{port}/execution/",
+        "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_ALL_ADMINS": "True",
+        "AIRFLOW__DAG_PROCESSOR__REFRESH_INTERVAL": "5",
+        "AIRFLOW__SCHEDULER__SCHEDULER_HEARTBEAT_SEC": "1",
+        "AIRFLOW__CORE__FERNET_KEY": "cWF0ZWNoLW9yY2hlc3RyYXRpb24tdGVzdHMta2V5ISE=",
+        "PYTHONPATH": os.pathsep.join([str(Path(__file__).resolve().parents[2]), os.environ.get("PYTHONPATH", "")]),
+        **extra_env,
+    }
+    env.pop("AIRFLOW__CORE__UNIT_TEST_MODE", None)
+    (home / "components").mkdir(parents=True, exist_ok=True)
+    subprocess.run([str(bin_dir / "airflow"), "db", "migrate"], env=env, check=True, capture_output=True, timeout=300)
+    processes: list[subprocess.Popen[bytes]] = []
+    try:
+        for name, args in COMPONENTS:
+            log = open(home / "components" / f"{name}.log", "wb")  # noqa: SIM115 - closed with the process
+            command = [str(bin_dir / "airflow"), *(a.format(port=port) for a in args)]
+            processes.append(
+                subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+            )
+        deployment = Deployment(home, port, env)
+        deployment.wait_for(
+            "the api-server", lambda: deployment.http.get(f"{deployment.api}/monitor/health", timeout=5).ok, 180
+        )
+        yield deployment
+    finally:
+        for process in processes:  # stopped by PID, with their children (LocalExecutor workers)
+            with suppress(ProcessLookupError):
+                os.killpg(process.pid, signal.SIGTERM)
+        for process in processes:
+            try:
+                process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                os.killpg(process.pid, signal.SIGKILL)
+                process.wait(timeout=10)

@@ -1,0 +1,51 @@
+"""System test: a real Airflow 3.3 triggerer process finishes 100 deferred QA.tech waits (#10).
+
+Starts the api-server, scheduler, dag-processor and triggerer on loopback (see airflow_deployment.py),
+triggers a DAG of 100 mapped deferrable starts through the REST API with no logical date, and checks that
+each run was started once and waited for in the triggerer. Run alone: ``./scripts/test.sh tests/system``.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from qatech_orchestration.emulator import QATechEmulator
+from tests.conftest import TOKEN
+
+pytestmark = pytest.mark.system
+
+airflow_version = pytest.importorskip("airflow").__version__
+if tuple(int(p) for p in airflow_version.split(".")[:2]) < (3, 3):
+    pytest.skip("the system test runs the Airflow 3.3 components", allow_module_level=True)
+
+from tests.system.airflow_deployment import airflow_deployment  # noqa: E402
+
+DAGS = Path(__file__).parent / "dags"
+
+
+def test_a_real_triggerer_finishes_100_deferred_waits(tmp_path: Path) -> None:
+    dags = tmp_path / "dags"
+    shutil.copytree(DAGS, dags)
+    with QATechEmulator(token=TOKEN, polls_to_finish=3, latency=0.2) as emulator:
+        connection = json.dumps({"conn_type": "qatech", "password": TOKEN, "host": emulator.base_url})
+        with airflow_deployment(tmp_path / "home", dags, {"AIRFLOW_CONN_QATECH_DEFAULT": connection}) as airflow:
+            run_id = airflow.trigger("qatech_many_waits")
+            state = airflow.wait_for_run("qatech_many_waits", run_id, timeout=600)
+            instances = airflow.get(f"/dags/qatech_many_waits/dagRuns/{run_id}/taskInstances?limit=200")
+            logs = airflow.logs()
+        starts = emulator.requests_to("start_run")
+        reads = emulator.requests_to("get_run")
+    assert state == "success", json.dumps([i["state"] for i in instances["task_instances"]])
+    assert sorted(i["state"] for i in instances["task_instances"]) == ["success"] * 100
+    assert len(starts) == 100  # one run per task: no duplicate
+    assert len({r.body["testPlanShortId"] for r in starts}) == 100
+    # Each task read its run once before deferring (INITIATED); the rest of the reads are the triggerer's.
+    assert len(reads) >= 200
+    triggerer = logs["components/triggerer.log"]
+    assert "QATechRunTrigger" in triggerer or any("QATechRunTrigger" in t for t in logs.values())
+    assert "async thread was blocked" not in triggerer
+    assert all(TOKEN not in text for text in logs.values()), [n for n, t in logs.items() if TOKEN in t]
