@@ -3,11 +3,22 @@
 from __future__ import annotations
 
 import asyncio
+import importlib
+import sys
 import time
 from collections.abc import AsyncIterator
 from typing import Any
 
 from airflow.triggers.base import BaseTrigger, TriggerEvent
+
+#: Imported in a worker thread the first time: an import on the event loop would stall every trigger.
+_ASYNC_STACK = ("aiohttp", "qatech_orchestration.async_client", "airflow_provider.hooks.qatech")
+
+
+async def _import_async_stack() -> None:
+    for name in _ASYNC_STACK:
+        if name not in sys.modules:
+            await asyncio.to_thread(importlib.import_module, name)
 
 
 class QATechRunTrigger(BaseTrigger):
@@ -62,6 +73,7 @@ class QATechRunTrigger(BaseTrigger):
         )
 
     async def run(self) -> AsyncIterator[TriggerEvent]:
+        await _import_async_stack()
         from airflow_provider.hooks.qatech import QATechHook
         from qatech_orchestration.client_core import DeadlineReached
         from qatech_orchestration.errors import QATechError

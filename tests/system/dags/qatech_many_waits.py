@@ -15,5 +15,5 @@ with DAG(
     max_active_tasks=128,
 ):
     QATechStartRunOperator.partial(
-        task_id="qa", wait_for_completion=True, deferrable=True, poll_interval=2, timeout=900
+        task_id="qa", wait_for_completion=True, deferrable=True, poll_interval=3, timeout=900
     ).expand(test_plan_short_id=[f"pln_wait_{i:03d}" for i in range(100)])
