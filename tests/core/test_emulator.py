@@ -79,4 +79,10 @@ def test_stats_endpoint_counts_requests(client: QATechClient, emulator: QATechEm
     run = client.start_run()
     client.get_run(run.short_id)
     stats = requests.get(emulator.base_url.replace("/v1", "/_emulator/stats"), timeout=5).json()
-    assert stats == {"requests": {"start_run": 1, "get_run": 1, "rerun": 0}, "runs": 1}
+    assert stats == {
+        "requests": {"start_run": 1, "get_run": 1, "rerun": 0},
+        "runs": 1,
+        # the client's one keep-alive connection served both calls; the other is this stats read's own
+        "connections_accepted": 2,
+        "connections_open": 2,
+    }
