@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urljoin
 
 import aiohttp
@@ -24,12 +24,16 @@ from qatech_orchestration.client_core import (
     MAX_REDIRECTS,
     Answer,
     ClientCore,
+    ClientOptions,
     DeadlineReached,
     Unusable,
     origin,
 )
 from qatech_orchestration.errors import QATechError
 from qatech_orchestration.models import RunStatus
+
+if TYPE_CHECKING:
+    from typing_extensions import Unpack
 
 _CHUNK = 64 * 1024
 
@@ -40,8 +44,8 @@ class AsyncQATechClient(ClientCore):
     Use it as an async context manager, or call :meth:`aclose`.
     """
 
-    def __init__(self, api_token: str, **kwargs: Any) -> None:
-        super().__init__(api_token, **kwargs)
+    def __init__(self, api_token: str, **options: Unpack[ClientOptions]) -> None:
+        super().__init__(api_token, **options)
         self._session: aiohttp.ClientSession | None = None
 
     def _http(self) -> aiohttp.ClientSession:

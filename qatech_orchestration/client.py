@@ -22,6 +22,7 @@ from qatech_orchestration.client_core import (
     USER_AGENT,
     Answer,
     ClientCore,
+    ClientOptions,
     DeadlineReached,
     Unusable,
     log,
@@ -31,7 +32,6 @@ from qatech_orchestration.client_core import (
 from qatech_orchestration.errors import QATechError, QATechWaitTimeout
 from qatech_orchestration.models import RunStatus, StartedRun
 from qatech_orchestration.request_builder import build_rerun_body, build_start_run_body
-from qatech_orchestration.settings import DEFAULT_HTTP_SETTINGS
 from qatech_orchestration.validation import check_positive_number, check_run_short_id
 
 if TYPE_CHECKING:
@@ -88,40 +88,15 @@ class QATechClient(ClientCore):
         self,
         api_token: str,
         *,
-        base_url: str = "https://api.qa.tech/v1",
-        project_short_id: str | None = None,
-        connect_timeout: float = DEFAULT_HTTP_SETTINGS.connect_timeout,
-        read_timeout: float = DEFAULT_HTTP_SETTINGS.read_timeout,
-        total_timeout: float = DEFAULT_HTTP_SETTINGS.total_timeout,
-        max_retries: int = DEFAULT_HTTP_SETTINGS.max_retries,
-        backoff_factor: float = DEFAULT_HTTP_SETTINGS.backoff_factor,
-        backoff_max: float = DEFAULT_HTTP_SETTINGS.backoff_max,
-        retry_after_max: float = DEFAULT_HTTP_SETTINGS.retry_after_max,
-        max_response_bytes: int = DEFAULT_HTTP_SETTINGS.max_response_bytes,
-        pool_size: int = DEFAULT_HTTP_SETTINGS.pool_size,
-        allow_insecure_http: bool = DEFAULT_HTTP_SETTINGS.allow_insecure_http,
         session: requests.Session | None = None,
         sleep: Callable[[float], None] = time.sleep,
+        **options: Unpack[ClientOptions],
     ) -> None:
-        super().__init__(
-            api_token,
-            base_url=base_url,
-            project_short_id=project_short_id,
-            connect_timeout=connect_timeout,
-            read_timeout=read_timeout,
-            total_timeout=total_timeout,
-            max_retries=max_retries,
-            backoff_factor=backoff_factor,
-            backoff_max=backoff_max,
-            retry_after_max=retry_after_max,
-            max_response_bytes=max_response_bytes,
-            pool_size=pool_size,
-            allow_insecure_http=allow_insecure_http,
-        )
+        super().__init__(api_token, **options)
         self._sleep = sleep
         self._session = session or requests.Session()
         if session is None:
-            adapter = HTTPAdapter(pool_connections=1, pool_maxsize=pool_size, max_retries=0)
+            adapter = HTTPAdapter(pool_connections=1, pool_maxsize=self.settings.pool_size, max_retries=0)
             self._session.mount("https://", adapter)
             self._session.mount("http://", adapter)
         self._session.headers.update(self.headers())

@@ -12,7 +12,7 @@ import logging
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypedDict
 from urllib.parse import urlsplit
 
 from qatech_orchestration._version import __version__
@@ -37,8 +37,17 @@ from qatech_orchestration.errors import (
 from qatech_orchestration.models import RunStatus, StartedRun
 from qatech_orchestration.request_builder import check_test_cases_filter
 from qatech_orchestration.retry import RetryPolicy, parse_retry_after
-from qatech_orchestration.settings import DEFAULT_HTTP_SETTINGS, HttpSettings
-from qatech_orchestration.validation import check_api_token, check_base_url, check_run_short_id, check_short_id
+from qatech_orchestration.settings import HTTP_SETTING_NAMES, HttpSettings
+from qatech_orchestration.validation import (
+    check_api_token,
+    check_base_url,
+    check_keys,
+    check_run_short_id,
+    check_short_id,
+)
+
+if TYPE_CHECKING:
+    from typing_extensions import Unpack
 
 log = logging.getLogger("qatech_orchestration.client")
 
@@ -85,45 +94,44 @@ class Unusable(Exception):
         self.status = status
 
 
+class ClientOptions(TypedDict, total=False):
+    """What every client takes besides the token: the API root, the project, and the HTTP settings
+    (:class:`~qatech_orchestration.settings.HttpSettings`: names, defaults and meaning)."""
+
+    base_url: str
+    project_short_id: str | None
+    connect_timeout: float
+    read_timeout: float
+    total_timeout: float
+    max_retries: int
+    backoff_factor: float
+    backoff_max: float
+    retry_after_max: float
+    max_response_bytes: int
+    pool_size: int
+    allow_insecure_http: bool
+
+
+CLIENT_OPTION_NAMES = ("base_url", "project_short_id", *HTTP_SETTING_NAMES)
+
+
 class ClientCore:
     """Settings, parsing, checks, errors and redaction of a QA.tech client; the subclass does the I/O."""
 
-    def __init__(
-        self,
-        api_token: str,
-        *,
-        base_url: str = DEFAULT_BASE_URL,
-        project_short_id: str | None = None,
-        connect_timeout: float = DEFAULT_HTTP_SETTINGS.connect_timeout,
-        read_timeout: float = DEFAULT_HTTP_SETTINGS.read_timeout,
-        total_timeout: float = DEFAULT_HTTP_SETTINGS.total_timeout,
-        max_retries: int = DEFAULT_HTTP_SETTINGS.max_retries,
-        backoff_factor: float = DEFAULT_HTTP_SETTINGS.backoff_factor,
-        backoff_max: float = DEFAULT_HTTP_SETTINGS.backoff_max,
-        retry_after_max: float = DEFAULT_HTTP_SETTINGS.retry_after_max,
-        max_response_bytes: int = DEFAULT_HTTP_SETTINGS.max_response_bytes,
-        pool_size: int = DEFAULT_HTTP_SETTINGS.pool_size,
-        allow_insecure_http: bool = DEFAULT_HTTP_SETTINGS.allow_insecure_http,
-    ) -> None:
+    def __init__(self, api_token: str, **options: Unpack[ClientOptions]) -> None:
         self._api_token = check_api_token(api_token)
         self._redact = Redactor(self._api_token)
-        self.settings = HttpSettings(
-            connect_timeout=connect_timeout,
-            read_timeout=read_timeout,
-            total_timeout=total_timeout,
-            max_retries=max_retries,
-            backoff_factor=backoff_factor,
-            backoff_max=backoff_max,
-            retry_after_max=retry_after_max,
-            max_response_bytes=max_response_bytes,
-            pool_size=pool_size,
-            allow_insecure_http=allow_insecure_http,
+        unknown = sorted(set(options) - set(CLIENT_OPTION_NAMES))
+        if unknown:
+            check_keys({unknown[0]: None}, "client options", CLIENT_OPTION_NAMES)
+        given: dict[str, Any] = {k: v for k, v in options.items() if k in HTTP_SETTING_NAMES}
+        self.settings = HttpSettings(**given)
+        self.base_url = normalize_base_url(
+            options.get("base_url", DEFAULT_BASE_URL), allow_insecure_http=self.settings.allow_insecure_http
         )
-        self.base_url = normalize_base_url(base_url, allow_insecure_http=allow_insecure_http)
         self.origin = origin(self.base_url)
-        self.project_short_id = (
-            check_short_id(project_short_id, "project_short_id", prefix="proj") if project_short_id else None
-        )
+        project = options.get("project_short_id")
+        self.project_short_id = check_short_id(project, "project_short_id", prefix="proj") if project else None
         self.retry = RetryPolicy.from_settings(self.settings)
 
     def __repr__(self) -> str:

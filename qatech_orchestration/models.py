@@ -278,6 +278,16 @@ class RunStatus:
         """The test cases that did not pass: failed, skipped, errored or unfinished (what messages list)."""
         return tuple(c for c in self.test_cases if not c.passed)
 
+    def counts(self) -> dict[str, int]:
+        """How many test cases this answer lists, in all and per result."""
+        results = [case.result for case in self.test_cases]
+        return {
+            "total": len(results),
+            "passed": results.count(PASSED),
+            "failed": results.count(FAILED),
+            "skipped": results.count(SKIPPED),
+        }
+
     @property
     def state_label(self) -> str:
         """``COMPLETED/FAILED``-style label for messages."""
@@ -295,7 +305,6 @@ class RunStatus:
         result, counts, and the names and ``resultTitle`` (capped) of at most ``max_cases`` test cases that
         did not pass. :meth:`from_dict` reads it back; ``unsuccessful_total`` says whether it is complete."""
         unsuccessful = self.unsuccessful_test_cases
-        results = [case.result for case in self.test_cases]
         return {
             "id": self.id,
             "short_id": self.short_id,
@@ -303,12 +312,7 @@ class RunStatus:
             "result": self.result,
             "url": self.url,
             "passed": self.passed,
-            "counts": {
-                "total": len(results),
-                "passed": results.count(PASSED),
-                "failed": results.count(FAILED),
-                "skipped": results.count(SKIPPED),
-            },
+            "counts": self.counts(),
             "unsuccessful_total": len(unsuccessful),
             "test_cases": [
                 {

@@ -82,16 +82,12 @@ def raise_for_outcome(status: RunStatus, *, fail_on_skipped: bool = False) -> Ru
 
 def run_summary(status: RunStatus) -> dict[str, Any]:
     """Counts and failing test cases of a run, for XCom values and Dagster metadata."""
-    results = [case.result for case in status.test_cases]
     return {
         "run_short_id": status.short_id,
         "run_url": status.url,
         "status": status.status,
         "result": status.result,
-        "test_cases_total": len(results),
-        "test_cases_passed": results.count("PASSED"),
-        "test_cases_failed": results.count("FAILED"),
-        "test_cases_skipped": results.count("SKIPPED"),
+        **{f"test_cases_{name}": count for name, count in status.counts().items()},
         "failing_test_cases": [
             {"name": c.name, "result": c.result, "result_title": c.result_title} for c in status.unsuccessful_test_cases
         ],

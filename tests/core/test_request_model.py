@@ -90,10 +90,13 @@ def test_cli_help_documents_every_field_with_the_model_doc() -> None:
 
 
 def test_client_settings_are_the_one_set_of_http_settings() -> None:
-    parameters = inspect.signature(QATechClient).parameters
-    for name in HTTP_SETTING_NAMES:
-        assert parameters[name].default == getattr(DEFAULT_HTTP_SETTINGS, name)
+    from qatech_orchestration.client_core import ClientOptions
+
+    assert set(get_type_hints(ClientOptions)) == {"base_url", "project_short_id", *HTTP_SETTING_NAMES}
+    assert QATechClient(TOKEN).settings == DEFAULT_HTTP_SETTINGS  # the defaults are HttpSettings'
     assert set(HTTP_SETTINGS) == set(HTTP_SETTING_NAMES)
+    with pytest.raises(QATechValidationError, match="unknown key 'read_timout'; did you mean 'read_timeout'"):
+        QATechClient(TOKEN, read_timout=5)  # type: ignore[call-arg]
 
 
 @pytest.mark.parametrize(
