@@ -6,6 +6,7 @@ from typing import Any
 
 
 def get_provider_info() -> dict[str, Any]:
+    from airflow_provider.connection_form import conn_fields, ui_field_behaviour
     from qatech_orchestration._version import __version__
 
     return {
@@ -25,7 +26,13 @@ def get_provider_info() -> dict[str, Any]:
         "sensors": [{"integration-name": "QA.tech", "python-modules": ["airflow_provider.sensors.qatech"]}],
         "triggers": [{"integration-name": "QA.tech", "python-modules": ["airflow_provider.triggers.qatech"]}],
         "connection-types": [
-            {"connection-type": "qatech", "hook-class-name": "airflow_provider.hooks.qatech.QATechHook"}
+            {
+                "connection-type": "qatech",
+                "hook-class-name": "airflow_provider.hooks.qatech.QATechHook",
+                "hook-name": "QA.tech",
+                "conn-fields": conn_fields(),
+                "ui-field-behaviour": ui_field_behaviour(),
+            }
         ],
         "extra-links": ["airflow_provider.links.qatech.QATechRunLink"],
     }

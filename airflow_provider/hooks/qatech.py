@@ -48,7 +48,8 @@ def client_kwargs_from_connection(conn: Any, project_short_id: str | None = None
     Shared by the hook (in tasks) and the trigger (in the triggerer), which fetch the connection
     differently. ``project_short_id`` given here wins over the connection's extra.
     """
-    extra = _extra(conn)
+    # The UI's typed fields may store keys as extra__qatech__<name>; the same settings either way.
+    extra = {key.removeprefix(f"extra__{QATechHook.conn_type}__"): value for key, value in _extra(conn).items()}
     check_keys(extra, f"extra of connection {conn.conn_id!r}", (*EXTRA_KEYS, "protocol"))
     extra.pop("protocol", None)  # part of the base URL (URI-style connections)
     project = extra.pop("project_short_id", None) or None
@@ -90,15 +91,10 @@ class QATechHook(BaseHook):
 
     @classmethod
     def get_ui_field_behaviour(cls) -> dict[str, Any]:
-        return {
-            "hidden_fields": ["login", "schema", "port"],
-            "relabeling": {"password": "API token", "host": "Base URL"},
-            "placeholders": {
-                "host": DEFAULT_BASE_URL,
-                "password": "QA.tech API token (Settings -> Integrations -> API)",
-                "extra": json.dumps({"project_short_id": "proj_...", "read_timeout": 30, "max_retries": 4}),
-            },
-        }
+        """The form's behaviour where Airflow reads it from the hook (2.11; 3.x with flask_appbuilder)."""
+        from airflow_provider.connection_form import HIDDEN_FIELDS, PLACEHOLDERS, RELABELING
+
+        return {"hidden_fields": HIDDEN_FIELDS, "relabeling": RELABELING, "placeholders": PLACEHOLDERS}
 
     @cached_property
     def client(self) -> QATechClient:

@@ -18,6 +18,7 @@ from airflow_provider.outcomes import (
     XCOM_RUN_ID,
     XCOM_RUN_SHORT_ID,
     XCOM_RUN_URL,
+    check_rendered_run_short_id,
     finish,
     finish_from_event,
     to_airflow_exception,
@@ -254,7 +255,7 @@ class QATechRerunOperator(_QATechRunOperator):
 
     def _start(self, client: QATechClient) -> StartedRun:
         return client.rerun(
-            self.run_short_id,
+            check_rendered_run_short_id(self.run_short_id),
             failed_only=self.failed_only,
             project_test_case_ids=self.project_test_case_ids or None,
         )

@@ -8,7 +8,7 @@ from datetime import timedelta
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
-from airflow_provider.outcomes import finish, finish_from_event, to_airflow_exception
+from airflow_provider.outcomes import check_rendered_run_short_id, finish, finish_from_event, to_airflow_exception
 from airflow_provider.version_compat import BaseSensorOperator, Context, default_deferrable
 from qatech_orchestration.errors import QATechError
 
@@ -61,7 +61,7 @@ class QATechRunSensor(BaseSensorOperator):
 
     def poke(self, context: Context) -> bool:
         try:
-            status = self.hook.client.get_run(self.run_short_id, test_cases="all")
+            status = self.hook.client.get_run(check_rendered_run_short_id(self.run_short_id), test_cases="all")
         except QATechError as exc:
             raise to_airflow_exception(exc) from None
         self.log.info("QA.tech run %s: %s", self.run_short_id, status.state_label)
