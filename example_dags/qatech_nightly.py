@@ -20,7 +20,6 @@ with DAG(
     start_date=pendulum.datetime(2026, 1, 1, tz="UTC"),
     catchup=False,
     tags=["qatech", "example"],
-    params={"poll_interval": 30},
 ) as dag:
     QATechStartRunOperator(
         task_id="nightly_regression",

@@ -55,7 +55,8 @@ with DAG(
                 "applicationShortId": "app_gXeBl2",
                 "environment": {
                     "url": "{{ ti.xcom_pull(task_ids='refresh_dashboard_data') }}",
-                    "name": "ETL {{ ds }}",
+                    # run_id, not ds: a manual or REST trigger on Airflow 3 has no logical date
+                    "name": "ETL {{ dag_run.run_id }}",
                 },
             }
         ],

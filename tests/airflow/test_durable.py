@@ -176,8 +176,11 @@ def test_durable_false_starts_a_new_run_on_retry(
 
 @without_store
 def test_without_a_task_state_store_a_retry_starts_a_new_run_and_says_why(
-    fast_connection: QATechEmulator, task_output: Callable[[], str]
+    fast_connection: QATechEmulator, task_output: Callable[[], str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    from airflow_provider import run_store
+
+    monkeypatch.setattr(run_store, "_warned_unsupported", False)  # said once per process: earlier tests said it
     fast_connection.project.polls_to_finish = 8
     state, _, output = _run(_start(timeout=0.2), task_output)
     assert state == "failed"

@@ -49,7 +49,7 @@ def test_post_etl_passes_and_publishes(example_dags: dict[str, Any], emulator: Q
     assert states["rerun_failed_once"] == "skipped"
     body = emulator.requests_to("start_run")[0].body
     assert body["applications"][0]["environment"]["url"] == "https://pr-482.dashboards.example.com"
-    assert body["applications"][0]["environment"]["name"].startswith("ETL 20")
+    assert body["applications"][0]["environment"]["name"].startswith("ETL manual__20")
 
 
 def test_post_etl_reruns_a_flaky_failure_once(example_dags: dict[str, Any], emulator: QATechEmulator) -> None:
