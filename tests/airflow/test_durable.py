@@ -137,8 +137,10 @@ def test_retry_from_failure_reruns_only_the_failed_test_cases(
 def test_a_deferred_wait_that_timed_out_reattaches(
     fast_connection: QATechEmulator, task_output: Callable[[], str]
 ) -> None:
-    fast_connection.project.polls_to_finish = 12
-    state, xcom, _ = _run(_start(deferrable=True, timeout=0.3), task_output)
+    # The first try reads at most 1 + 20 times in its 1 s: the run (30 reads) outlives it, and the retry's
+    # window leaves room for the last reads even on a slow machine.
+    fast_connection.project.polls_to_finish = 30
+    state, xcom, _ = _run(_start(deferrable=True, timeout=1.0), task_output)
     assert state == "success"
     assert len(fast_connection.requests_to("start_run")) == 1
     assert xcom["run_short_id"] == "r00001" and xcom["run_result"] == "PASSED"
