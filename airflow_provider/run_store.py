@@ -40,10 +40,6 @@ class TaskRunStore:
                 "(task_state_store); on this Airflow a retry starts a new run."
             )
 
-    @property
-    def enabled(self) -> bool:
-        return self._store is not None
-
     def load(self) -> StartedRun | None:
         if self._store is None:
             return None

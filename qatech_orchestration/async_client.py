@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 from urllib.parse import urljoin
 
 import aiohttp
@@ -61,14 +61,6 @@ class AsyncQATechClient(ClientCore):
             )
         return self._session
 
-    @property
-    def open_connections(self) -> int:
-        """Sockets the pool holds (for benchmarks and tests)."""
-        if self._session is None or self._session.connector is None:
-            return 0
-        connector: Any = self._session.connector
-        return sum(len(v) for v in getattr(connector, "_conns", {}).values()) + len(getattr(connector, "_acquired", ()))
-
     async def aclose(self) -> None:
         if self._session is not None:
             await self._session.close()
@@ -108,13 +100,7 @@ class AsyncQATechClient(ClientCore):
                 error = self.http_error(answer, "GET", path, short_id)
                 retry = self.retry.should_retry("GET", attempt, status_code=answer.status)
                 retry_after = self.retry_after(answer)
-            if not retry:
-                raise error
-            delay = self.retry.delay(attempt, retry_after)
-            if deadline is not None and time.monotonic() + delay >= deadline:
-                raise DeadlineReached()
-            self.log_retry("GET", path, error, attempt, delay)
-            await asyncio.sleep(delay)
+            await asyncio.sleep(self.delay_before_retry("GET", path, error, attempt, retry, retry_after, deadline))
 
     async def _send(self, path: str, params: dict[str, str], deadline: float | None) -> Answer:
         call_deadline = time.monotonic() + self.settings.total_timeout

@@ -257,13 +257,7 @@ class QATechClient(ClientCore):
                 error = self.http_error(answer, method, path, run_short_id)
                 retry = self.retry.should_retry(method, attempt, status_code=answer.status)
                 retry_after = self.retry_after(answer)
-            if not retry:
-                raise error
-            delay = self.retry.delay(attempt, retry_after)
-            if deadline is not None and time.monotonic() + delay >= deadline:
-                raise DeadlineReached()
-            self.log_retry(method, path, error, attempt, delay)
-            self._sleep(delay)
+            self._sleep(self.delay_before_retry(method, path, error, attempt, retry, retry_after, deadline))
 
     def _send(
         self,

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import os
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypedDict
@@ -281,7 +282,23 @@ class ClientCore:
             run_may_exist=started,
         )
 
-    def log_retry(self, method: str, path: str, error: QATechError, attempt: int, delay: float) -> None:
+    def delay_before_retry(
+        self,
+        method: str,
+        path: str,
+        error: QATechError,
+        attempt: int,
+        retry: bool,
+        retry_after: float | None,
+        deadline: float | None,
+    ) -> float:
+        """After a failed attempt: raise ``error`` when it is not retried, :class:`DeadlineReached` when the
+        delay would pass the caller's deadline, else log and return the seconds to wait (the transport waits)."""
+        if not retry:
+            raise error
+        delay = self.retry.delay(attempt, retry_after)
+        if deadline is not None and time.monotonic() + delay >= deadline:
+            raise DeadlineReached()
         log.warning(
             "%s %s failed (%s); retry %d of %d in %.1f s",
             method,
@@ -291,3 +308,4 @@ class ClientCore:
             self.retry.max_retries,
             delay,
         )
+        return delay
