@@ -15,10 +15,11 @@
           severity: ERROR
 """
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
-from typing import Any
+from typing import Annotated, Any
 
 from dagster import (
     AssetCheckSeverity,
@@ -26,8 +27,10 @@ from dagster import (
     ComponentLoadContext,
     Definitions,
     EnvVar,
+    ResolutionContext,
     Resolvable,
     ResolvedAssetKey,
+    Resolver,
     Scaffolder,
     ScaffoldRequest,
     scaffold_with,
@@ -94,14 +97,32 @@ class QATechAssetChecksScaffolder(Scaffolder):
         )
 
 
+#: ``{{ env.NAME }}``, ``{{ env('NAME') }}`` or ``{{ env("NAME") }}``, the forms Dagster's templates read a variable in.
+_ENV_TEMPLATE = re.compile(r"""^\{\{\s*env(?:\.(\w+)|\(\s*(['"])(\w+)\2\s*\))\s*\}\}$""")
+
+
+def _token_env_var(context: ResolutionContext, value: str | None) -> str | None:
+    """``api_token`` as written (not rendered): the name of the variable it reads, never its value.
+
+    Rendering ``{{ env.QATECH_API_TOKEN }}`` would put the token itself into the resource's config, which
+    Dagster shows on the Resources page and the launchpad and stores in every run's job snapshot.
+    """
+    if value is None:
+        return None
+    match = _ENV_TEMPLATE.match(value.strip())
+    if match is None:
+        raise ValueError(
+            "api_token: a token written into defs.yaml would be shown by Dagster's UI and stored in every run; "
+            "name the environment variable instead: api_token_env_var: QATECH_API_TOKEN"
+        )
+    return match.group(1) or match.group(3)
+
+
 @lru_cache(maxsize=32)
-def _shared_resource(
-    api_token: str | None, api_token_env_var: str | None, base_url: str, project_short_id: str | None
-) -> QATechResource:
+def _shared_resource(api_token_env_var: str, base_url: str, project_short_id: str | None) -> QATechResource:
     """One resource object per settings: Dagster merges component definitions only when resources under
     the same key are the same object, and several ``defs.yaml`` files may declare QA.tech checks."""
-    token: Any = EnvVar(api_token_env_var) if api_token_env_var else api_token
-    return QATechResource(api_token=token, base_url=base_url, project_short_id=project_short_id)
+    return QATechResource(api_token=EnvVar(api_token_env_var), base_url=base_url, project_short_id=project_short_id)
 
 
 #: QATechCheck fields passed on to build_qatech_asset_check as they are (besides the start-run fields).
@@ -121,13 +142,21 @@ _CHECK_SETTINGS = (
 class QATechAssetChecksComponent(Component, Resolvable):
     """QA.tech end-to-end checks for assets, plus the ``qatech`` resource they use.
 
-    Give the token as ``api_token_env_var: QATECH_API_TOKEN`` (the resource then holds a ``dg.EnvVar``, so
-    Dagster's UI shows the variable's name, never its value) or as ``api_token: "{{ env.QATECH_API_TOKEN }}"``
-    (resolved when the definitions load). ``base_url`` and ``project_short_id`` as for
-    :class:`~dagster_resource.QATechResource`.
+    Name the token's environment variable: ``api_token_env_var: QATECH_API_TOKEN``. The resource then holds a
+    ``dg.EnvVar``, so Dagster shows and stores the variable's name, never its value. ``api_token:
+    "{{ env.QATECH_API_TOKEN }}"`` is read the same way (as the variable's name, not rendered); any other
+    ``api_token`` is refused. ``base_url`` and ``project_short_id`` as for :class:`~dagster_resource.QATechResource`.
     """
 
-    api_token: str | None = None
+    api_token: Annotated[
+        str | None,
+        Resolver(
+            _token_env_var,
+            model_field_type=str,
+            inject_before_resolve=False,
+            description='Same as api_token_env_var, written "{{ env.QATECH_API_TOKEN }}"; never a token.',
+        ),
+    ] = None
     api_token_env_var: str | None = None
     checks: Sequence[QATechCheck] = field(default_factory=list)
     base_url: str = DEFAULT_BASE_URL
@@ -143,13 +172,14 @@ class QATechAssetChecksComponent(Component, Resolvable):
             asset_checks.append(
                 build_qatech_asset_check(item.asset, severity=severity, resource_key=self.resource_key, **settings)
             )
-        if (self.api_token is None) == (self.api_token_env_var is None):
+        env_var = self.api_token_env_var or self.api_token  # api_token holds a variable's name (see above)
+        if env_var is None or (self.api_token and self.api_token_env_var):
             raise ValueError(
-                "QATechAssetChecksComponent: give exactly one of api_token_env_var (e.g. QATECH_API_TOKEN) "
-                'or api_token (e.g. "{{ env.QATECH_API_TOKEN }}")'
+                "QATechAssetChecksComponent: set api_token_env_var to the environment variable that holds the "
+                "token, e.g. api_token_env_var: QATECH_API_TOKEN"
             )
-        resource = _shared_resource(self.api_token, self.api_token_env_var, self.base_url, self.project_short_id)
+        resource = _shared_resource(env_var, self.base_url, self.project_short_id)
         return Definitions(asset_checks=asset_checks, resources={self.resource_key: resource})
 
-    def __repr__(self) -> str:  # the dataclass repr would show the token
+    def __repr__(self) -> str:
         return f"QATechAssetChecksComponent(checks={len(self.checks)}, base_url={self.base_url!r})"

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import sys
+import warnings
+from collections.abc import Mapping
+from contextvars import ContextVar
 from typing import TYPE_CHECKING, Any
 
-from dagster import ConfigurableResource
-from pydantic import Field, PrivateAttr
+from dagster import ConfigurableResource, EnvVar
+from pydantic import Field, PrivateAttr, model_validator
 
 from qatech_orchestration.defaults import DEFAULT_BASE_URL
 from qatech_orchestration.settings import DEFAULT_HTTP_SETTINGS as _D
@@ -14,6 +18,25 @@ from qatech_orchestration.settings import HTTP_SETTINGS as _DOC
 
 if TYPE_CHECKING:
     from qatech_orchestration.client import QATechClient
+
+
+#: Set while Dagster builds the resource for a step from its resolved config (an ``EnvVar`` already read).
+_BUILDING_FOR_A_STEP: ContextVar[bool] = ContextVar("qatech_building_for_a_step", default=False)
+
+
+def _user_code_stacklevel() -> int:
+    """The stack level of the first frame outside pydantic, Dagster and this module: the line that built it."""
+    frame, level = sys._getframe(2), 2  # the caller of the validator's caller
+    while frame.f_back is not None and str(frame.f_globals.get("__name__", "")).startswith(_LIBRARIES):
+        frame, level = frame.f_back, level + 1
+    return level
+
+
+_LIBRARIES = ("pydantic", "dagster.", "dagster_resource.resource")
+
+
+class PlainTokenWarning(UserWarning):
+    """A resource was given its API token as a plain string: Dagster will show and store it."""
 
 
 class QATechResource(ConfigurableResource):  # type: ignore[type-arg]
@@ -55,6 +78,27 @@ class QATechResource(ConfigurableResource):  # type: ignore[type-arg]
 
     # requests is imported when the first client is built, not when the code location loads.
     _client: QATechClient | None = PrivateAttr(default=None)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _warn_on_a_plain_token(cls, data: Any) -> Any:
+        token = data.get("api_token") if isinstance(data, Mapping) else None
+        if isinstance(token, str) and not isinstance(token, EnvVar) and not _BUILDING_FOR_A_STEP.get():
+            warnings.warn(
+                "QATechResource(api_token=...) was given the token as a plain string: Dagster shows resource "
+                'config in its UI and stores it with every run. Use api_token=dg.EnvVar("QATECH_API_TOKEN").',
+                PlainTokenWarning,
+                stacklevel=_user_code_stacklevel(),
+            )
+        return data
+
+    def _with_updated_values(self, values: Mapping[str, Any] | None) -> Any:
+        # Dagster rebuilds the resource for each step from its config, with EnvVars read: no warning then.
+        reset = _BUILDING_FOR_A_STEP.set(True)
+        try:
+            return super()._with_updated_values(values)
+        finally:
+            _BUILDING_FOR_A_STEP.reset(reset)
 
     def get_client(self) -> QATechClient:
         """The core :class:`~qatech_orchestration.QATechClient`, built once per resource instance."""

@@ -77,25 +77,45 @@ def _test_context() -> Any:
         return ComponentLoadContext.for_test()
 
 
-def test_component_needs_exactly_one_token_setting() -> None:
+def test_component_needs_the_token_variable() -> None:
     component = QATechAssetChecksComponent.resolve_from_yaml("checks:\n  - asset: a\n")
-    with pytest.raises(ValueError, match="exactly one of api_token_env_var"):
+    with pytest.raises(ValueError, match="set api_token_env_var to the environment variable"):
         component.build_defs(_test_context())
 
 
-def test_component_with_a_templated_token(emulator: QATechEmulator) -> None:
+@pytest.mark.parametrize("written", ["{{ env.QATECH_API_TOKEN }}", "{{ env('QATECH_API_TOKEN') }}"])
+def test_a_templated_token_becomes_an_env_var_never_a_value(
+    written: str, emulator: QATechEmulator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("QATECH_API_TOKEN", TOKEN)
     component = QATechAssetChecksComponent.resolve_from_yaml(
-        f"api_token: {TOKEN}\nbase_url: {emulator.base_url}\nchecks:\n  - asset: a\n"
+        f'api_token: "{written}"\nbase_url: {emulator.base_url}\nchecks:\n  - asset: a\n'
     )
     defs = component.build_defs(_test_context())
-    assert (defs.resources or {})["qatech"].get_client().start_run().short_id
+    resource = (defs.resources or {})["qatech"]
+    # the resource's config holds the variable's name: what the UI shows and run snapshots store
+    assert isinstance(resource.api_token, dg.EnvVar) and resource.api_token == "QATECH_API_TOKEN"
+    assert TOKEN not in repr(component) and TOKEN not in repr(resource)
+
+    @dg.asset
+    def a() -> None:
+        pass
+
+    result = dg.materialize([a, *(defs.asset_checks or [])], resources=dict(defs.resources or {}))
+    assert result.success and len(emulator.requests_to("start_run")) == 1  # the variable was read at run time
+
+
+def test_a_token_written_into_the_yaml_is_refused() -> None:
+    with pytest.raises(Exception, match="api_token: a token written into defs.yaml") as raised:
+        QATechAssetChecksComponent.resolve_from_yaml(f"api_token: {TOKEN}\nchecks:\n  - asset: a\n")
+    assert "api_token_env_var: QATECH_API_TOKEN" in str(raised.value) and TOKEN not in str(raised.value)
 
 
 def test_component_rejects_a_bad_severity() -> None:
     with pytest.raises(Exception, match="severity: 'FATAL' is not allowed; use ERROR or WARN"):
-        QATechAssetChecksComponent.resolve_from_yaml("api_token: x\nchecks:\n  - asset: a\n    severity: FATAL\n")
-    component = QATechAssetChecksComponent.resolve_from_yaml(f"api_token: {TOKEN}\nchecks:\n  - asset: a\n")
-    assert TOKEN not in repr(component)
+        QATechAssetChecksComponent.resolve_from_yaml(
+            "api_token_env_var: QATECH_API_TOKEN\nchecks:\n  - asset: a\n    severity: FATAL\n"
+        )
 
 
 def _run_cli(args: list[str], env: dict[str, str], cwd: Path) -> str:

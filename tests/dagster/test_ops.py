@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from typing import Any
 
 import dagster as dg
@@ -14,6 +15,7 @@ from dagster_resource import (
     qatech_start_run_op,
     qatech_wait_for_run_op,
 )
+from dagster_resource.resource import PlainTokenWarning
 from qatech_orchestration.emulator import QATechEmulator
 from tests.conftest import TOKEN
 from tests.dagster.conftest import event_texts
@@ -61,6 +63,21 @@ def test_resource_from_env_var(
     result = _run(start_job, resource)
     no_token_in_events.append(result)
     assert result.success
+
+
+def test_a_plain_string_token_warns_where_it_is_written_and_an_env_var_does_not(
+    monkeypatch: pytest.MonkeyPatch, emulator: QATechEmulator
+) -> None:
+    monkeypatch.setenv("QATECH_API_TOKEN", TOKEN)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        from_env = QATechResource(api_token=dg.EnvVar("QATECH_API_TOKEN"), base_url=emulator.base_url)
+        assert _run(start_job, from_env).success  # Dagster rebuilds it with the value read: still no warning
+        assert not [w for w in caught if issubclass(w.category, PlainTokenWarning)]
+        QATechResource(api_token=TOKEN, base_url=emulator.base_url)
+    (warning,) = [w for w in caught if issubclass(w.category, PlainTokenWarning)]
+    assert warning.filename == __file__  # points at the line that wrote the token
+    assert 'dg.EnvVar("QATECH_API_TOKEN")' in str(warning.message) and TOKEN not in str(warning.message)
 
 
 def test_start_op_outputs_short_id_with_metadata(
