@@ -38,6 +38,13 @@ def check_rendered_run_short_id(value: Any) -> str:
     return check_run_short_id(value)
 
 
+def rendered_optional(value: Any) -> str | None:
+    """An optional templated value: ``None`` when it rendered to nothing (an absent XCom renders ``"None"``)."""
+    if value is None or (isinstance(value, str) and value.strip() in ("", "None", "null")):
+        return None
+    return str(value).strip()
+
+
 def to_airflow_exception(exc: QATechError) -> AirflowException:
     """Configuration problems (400/401/402/403/404, or a start that may already have happened) must not
     burn Airflow retries: ``AirflowFailException``. Transient ones (5xx, 429, connection) and runs that
@@ -50,7 +57,8 @@ def to_airflow_exception(exc: QATechError) -> AirflowException:
 def push_status(context: Context, status: RunStatus) -> None:
     ti = context["ti"]
     ti.xcom_push(key=XCOM_RUN_STATUS, value=status.status)
-    ti.xcom_push(key=XCOM_RUN_RESULT, value=status.result)
+    if status.result is not None:  # an ERROR or CANCELLED run has none; Airflow 3.0 refuses a null XCom (422)
+        ti.xcom_push(key=XCOM_RUN_RESULT, value=status.result)
 
 
 def finish(context: Context, status: RunStatus, *, fail_on_skipped: bool, task_log: TaskLog = log) -> None:

@@ -1,4 +1,4 @@
-"""The only module that knows Airflow 2.11 from Airflow 3.x.
+"""The only module that knows one Airflow minor from another (2.11, 3.0, 3.1, 3.2, 3.3).
 
 Everything else in the provider imports Airflow names from here. Importing it pulls in no more than
 ``airflow.sdk`` (Airflow 3) or the equivalent base classes (Airflow 2).
@@ -6,32 +6,46 @@ Everything else in the provider imports Airflow names from here. Importing it pu
 
 from __future__ import annotations
 
+import importlib
 from typing import TYPE_CHECKING, Any
 
 from airflow import __version__ as AIRFLOW_VERSION
 
-AIRFLOW_V_3_0_PLUS = int(AIRFLOW_VERSION.split(".", 1)[0]) >= 3
 
-if TYPE_CHECKING or AIRFLOW_V_3_0_PLUS:  # type-checked against Airflow 3
+def _resolve(name: str, *modules: str) -> Any:
+    """``name`` from the first module that has it: the Task SDK moved names minor by minor.
+
+    A feature check, not a version check, as the official providers' ``version_compat`` modules do: the Task
+    SDK gained ``BaseHook`` in 3.1, ``conf`` and ``AirflowFailException`` in 3.2; 2.11 has no ``airflow.sdk``.
+    """
+    for module_name in modules:
+        try:
+            module = importlib.import_module(module_name)
+        except ImportError:
+            continue
+        if hasattr(module, name):
+            return getattr(module, name)
+    raise ImportError(f"Airflow {AIRFLOW_VERSION} has no {name} in any of {', '.join(modules)}")
+
+
+if TYPE_CHECKING:  # type-checked against the newest Airflow
     from airflow.sdk import BaseHook, BaseOperator, BaseOperatorLink, BaseSensorOperator, Context, conf
     from airflow.sdk.exceptions import AirflowException, AirflowFailException
-else:  # Airflow 2.11
-    from airflow.configuration import conf
-    from airflow.exceptions import AirflowException, AirflowFailException
-    from airflow.hooks.base import BaseHook
-    from airflow.models.baseoperator import BaseOperator
-    from airflow.models.baseoperatorlink import BaseOperatorLink
-    from airflow.sensors.base import BaseSensorOperator
-    from airflow.utils.context import Context
+else:
+    BaseHook = _resolve("BaseHook", "airflow.sdk", "airflow.hooks.base")
+    BaseOperator = _resolve("BaseOperator", "airflow.sdk", "airflow.models.baseoperator")
+    BaseOperatorLink = _resolve("BaseOperatorLink", "airflow.sdk", "airflow.models.baseoperatorlink")
+    BaseSensorOperator = _resolve("BaseSensorOperator", "airflow.sdk", "airflow.sensors.base")
+    Context = _resolve("Context", "airflow.sdk", "airflow.utils.context")
+    conf = _resolve("conf", "airflow.sdk", "airflow.configuration")
+    AirflowException = _resolve("AirflowException", "airflow.sdk.exceptions", "airflow.exceptions")
+    AirflowFailException = _resolve("AirflowFailException", "airflow.sdk.exceptions", "airflow.exceptions")
 
 
 def get_xcom_value(ti_key: Any, key: str) -> Any:
     """Read one XCom value of a task instance (for operator extra links)."""
-    if TYPE_CHECKING or AIRFLOW_V_3_0_PLUS:
-        from airflow.sdk.execution_time.xcom import XCom
-    else:
-        from airflow.models.xcom import XCom
-    return XCom.get_value(ti_key=ti_key, key=key)
+    xcom = _resolve("XCom", "airflow.sdk.execution_time.xcom", "airflow.models.xcom")
+    return xcom.get_value(ti_key=ti_key, key=key)
 
 
 async def aget_connection(conn_id: str) -> Any:
@@ -59,7 +73,6 @@ def default_deferrable() -> bool:
 
 
 __all__ = [
-    "AIRFLOW_V_3_0_PLUS",
     "AirflowException",
     "AirflowFailException",
     "BaseHook",

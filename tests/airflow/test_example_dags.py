@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from qatech_orchestration.emulator import QATechEmulator
-from tests.airflow.conftest import AIRFLOW_3, run_dag, task_states
+from tests.airflow.conftest import AIRFLOW_3, AIRFLOW_VERSION_INFO, dagbag_class, run_dag, task_states
 from tests.conftest import TOKEN
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "example_dags"
@@ -20,10 +20,7 @@ EXAMPLES = Path(__file__).resolve().parents[2] / "example_dags"
 @pytest.fixture
 def example_dags(monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
     monkeypatch.setenv("QATECH_EXAMPLE_POLL_INTERVAL", "0.05")
-    if AIRFLOW_3:
-        from airflow.dag_processing.dagbag import DagBag
-    else:
-        from airflow.models.dagbag import DagBag
+    DagBag = dagbag_class()
     bag = DagBag(dag_folder=str(EXAMPLES)) if AIRFLOW_3 else DagBag(dag_folder=str(EXAMPLES), include_examples=False)
     assert bag.import_errors == {}
     return dict(bag.dags)
@@ -90,7 +87,12 @@ def test_airflow_dags_test_command_runs_the_post_etl_example(emulator: QATechEmu
         args.append("2026-01-02")
     result = subprocess.run(args, capture_output=True, text=True, env=env, timeout=600)
     output = result.stdout + result.stderr
-    assert result.returncode == 0, output[-3000:]
+    assert result.returncode == 0, output.replace(TOKEN, "***")[-3000:]
     (short_id,) = emulator.project.runs
     assert f"Publishing: QA.tech run {short_id} passed" in output
-    assert TOKEN not in output
+    leaks = [line for line in output.splitlines() if TOKEN in line]
+    if AIRFLOW_VERSION_INFO[:2] == (3, 0):
+        # Airflow 3.0's `dags test` prints every connection password it masks in a DEBUG line of its own
+        # (fixed in 3.1; the README warns): any other line with the token is ours.
+        leaks = [line for line in leaks if not ("Sending request" in line and "MaskSecret(value=" in line)]
+    assert not leaks, f"{len(leaks)} line(s) of the output show the token"
