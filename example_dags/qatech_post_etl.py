@@ -65,6 +65,7 @@ with DAG(
     wait_for_qa = QATechRunSensor(
         task_id="wait_for_qa",
         run_short_id="{{ ti.xcom_pull(task_ids='start_qa') }}",
+        run_url="{{ ti.xcom_pull(task_ids='start_qa', key='run_url') }}",  # the link and failure message
         poke_interval=POLL,
         timeout=3600,
         deferrable=True,  # waits in the triggerer: no worker slot held for the hour a run may take

@@ -4,13 +4,22 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
+from dataclasses import replace
 from datetime import timedelta
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
-from airflow_provider.outcomes import check_rendered_run_short_id, finish, finish_from_event, to_airflow_exception
+from airflow_provider.links.qatech import XCOM_RUN_URL, QATechRunLink
+from airflow_provider.outcomes import (
+    check_rendered_run_short_id,
+    finish,
+    finish_from_event,
+    rendered_optional,
+    to_airflow_exception,
+)
 from airflow_provider.version_compat import BaseSensorOperator, Context, default_deferrable
 from qatech_orchestration.errors import QATechError
+from qatech_orchestration.models import RunStatus
 
 if TYPE_CHECKING:
     from airflow_provider.hooks.qatech import QATechHook
@@ -20,24 +29,28 @@ class QATechRunSensor(BaseSensorOperator):
     """Succeeds when the run passed; fails when it ended FAILED, ERROR or CANCELLED (naming the failing test
     cases and their ``resultTitle``); a SKIPPED run succeeds with a warning unless ``fail_on_skipped``.
 
-    Pushes XComs ``run_status`` and ``run_result``. ``poke_interval`` and ``timeout`` are the sensor's own;
-    with ``deferrable=True`` the waiting happens in the triggerer and holds no worker slot.
+    Pushes XComs ``run_status`` and ``run_result``, and ``run_url`` when given. ``poke_interval`` and
+    ``timeout`` are the sensor's own; with ``deferrable=True`` the waiting happens in the triggerer and holds
+    no worker slot.
 
     :param run_short_id: the run to watch (templated, e.g. ``"{{ ti.xcom_pull(task_ids='start') }}"``).
+    :param run_url: the run's page (templated, e.g. ``"{{ ti.xcom_pull(task_ids='start', key='run_url') }}"``):
+        QA.tech's status answer has no URL, so give it for the "QA.tech run" link and the failure message.
     :param qatech_conn_id: the ``qatech`` connection (default ``qatech_default``).
     :param project_short_id: overrides the connection's ``project_short_id``.
     :param fail_on_skipped: fail when every test case was skipped.
     :param deferrable: wait in the triggerer (``[operators] default_deferrable``).
     """
 
-    # No "QA.tech run" link here: reading a run does not return its URL (the start operator has it).
-    template_fields: Sequence[str] = ("run_short_id", "project_short_id", "qatech_conn_id")
+    template_fields: Sequence[str] = ("run_short_id", "run_url", "project_short_id", "qatech_conn_id")
+    operator_extra_links = (QATechRunLink(),)
     ui_color = "#e8f0fe"
 
     def __init__(
         self,
         *,
         run_short_id: str,
+        run_url: str | None = None,
         qatech_conn_id: str = "qatech_default",
         project_short_id: str | None = None,
         fail_on_skipped: bool = False,
@@ -48,6 +61,7 @@ class QATechRunSensor(BaseSensorOperator):
     ) -> None:
         super().__init__(poke_interval=poke_interval, timeout=timeout, **kwargs)
         self.run_short_id = run_short_id
+        self.run_url = run_url
         self.qatech_conn_id = qatech_conn_id
         self.project_short_id = project_short_id
         self.fail_on_skipped = fail_on_skipped
@@ -59,11 +73,19 @@ class QATechRunSensor(BaseSensorOperator):
 
         return QATechHook(self.qatech_conn_id, project_short_id=self.project_short_id or None)
 
+    @property
+    def _url(self) -> str | None:
+        return rendered_optional(self.run_url)
+
+    def _with_url(self, status: RunStatus) -> RunStatus:
+        return status if status.url or not self._url else replace(status, url=self._url)
+
     def poke(self, context: Context) -> bool:
         try:
             status = self.hook.client.get_run(check_rendered_run_short_id(self.run_short_id), test_cases="all")
         except QATechError as exc:
-            raise to_airflow_exception(exc) from None
+            raise to_airflow_exception(exc.evolve(run_url=exc.run_url or self._url)) from None
+        status = self._with_url(status)
         self.log.info("QA.tech run %s: %s", self.run_short_id, status.state_label)
         if not status.is_terminal:
             return False
@@ -71,6 +93,8 @@ class QATechRunSensor(BaseSensorOperator):
         return True
 
     def execute(self, context: Context) -> Any:
+        if self._url:  # the link works from the first poke on
+            context["ti"].xcom_push(key=XCOM_RUN_URL, value=self._url)
         if not self.deferrable:
             return super().execute(context)
         if self.poke(context):  # checked once before deferring: it may already be over
@@ -83,6 +107,7 @@ class QATechRunSensor(BaseSensorOperator):
                 conn_id=self.qatech_conn_id,
                 end_time=time.time() + float(self.timeout),
                 poll_interval=float(self.poke_interval),
+                run_url=self._url,
                 project_short_id=self.project_short_id or None,
             ),
             method_name="execute_complete",
@@ -96,7 +121,7 @@ class QATechRunSensor(BaseSensorOperator):
             event,
             fail_on_skipped=self.fail_on_skipped,
             task_log=self.log,
-            reread=lambda short_id: self.hook.client.get_run(short_id, test_cases="all"),
+            reread=lambda short_id: self._with_url(self.hook.client.get_run(short_id, test_cases="all")),
         )
 
 

@@ -8,6 +8,7 @@ from typing import Any
 import pendulum
 import pytest
 
+from airflow_provider.links.qatech import QATechRunLink
 from airflow_provider.operators.qatech import QATechRerunOperator, QATechStartRunOperator
 from airflow_provider.sensors.qatech import QATechRunSensor
 from qatech_orchestration.emulator import QATechEmulator
@@ -229,11 +230,21 @@ def test_sensor_fails_on_failed_run(deferrable: bool, emulator: QATechEmulator, 
     emulator.script_outcome("FAILED", failing={"Sign in": "Login form missing"})
     run = QATechClient(TOKEN, base_url=emulator.base_url).start_run()
     with _dag("sensorfail") as dag:
-        QATechRunSensor(task_id="sense", run_short_id=run.short_id, poke_interval=0.05, deferrable=deferrable)
-    dagrun = run_dag(dag)
+        sensor = QATechRunSensor(
+            task_id="sense",
+            run_short_id=run.short_id,
+            run_url="{{ dag_run.conf['url'] }}",
+            poke_interval=0.05,
+            deferrable=deferrable,
+        )
+        _with_capture(dag, sensor, "sense")
+    dagrun = run_dag(dag, run_conf={"url": run.url})
     output = task_output()
     assert task_states(dagrun)["sense"] == "failed"
     assert "Sign in: Login form missing" in output
+    assert f"{run.short_id} COMPLETED/FAILED" in output and run.url in output  # the failure names its page
+    assert CAPTURED[dag.dag_id]["run_url"] == run.url  # what the "QA.tech run" link opens
+    assert [type(link) for link in sensor.operator_extra_links] == [QATechRunLink]
 
 
 def test_rerun_failed_once_then_publish(emulator: QATechEmulator, task_output: Callable[[], str]) -> None:
