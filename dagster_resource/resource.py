@@ -9,8 +9,9 @@ from contextvars import ContextVar
 from typing import TYPE_CHECKING, Any
 
 from dagster import ConfigurableResource, EnvVar
-from pydantic import Field, PrivateAttr, model_validator
+from pydantic import ConfigDict, Field, PrivateAttr, model_validator
 
+from qatech_orchestration.client_core import normalize_base_url
 from qatech_orchestration.defaults import DEFAULT_BASE_URL
 from qatech_orchestration.settings import DEFAULT_HTTP_SETTINGS as _D
 from qatech_orchestration.settings import HTTP_SETTING_NAMES
@@ -76,6 +77,9 @@ class QATechResource(ConfigurableResource):  # type: ignore[type-arg]
     pool_size: int = Field(default=_D.pool_size, description=_DOC["pool_size"])
     allow_insecure_http: bool = Field(default=_D.allow_insecure_http, description=_DOC["allow_insecure_http"])
 
+    # pydantic's errors would show the input, token included (when it is a plain string).
+    model_config = ConfigDict(hide_input_in_errors=True)
+
     # requests is imported when the first client is built, not when the code location loads.
     _client: QATechClient | None = PrivateAttr(default=None)
 
@@ -91,6 +95,13 @@ class QATechResource(ConfigurableResource):  # type: ignore[type-arg]
                 stacklevel=_user_code_stacklevel(),
             )
         return data
+
+    @model_validator(mode="after")
+    def _check_base_url(self) -> QATechResource:
+        # Checked when the definitions load, not when a step first calls the API (an EnvVar is read later).
+        if not isinstance(self.base_url, EnvVar):
+            normalize_base_url(self.base_url, allow_insecure_http=self.allow_insecure_http)
+        return self
 
     def _with_updated_values(self, values: Mapping[str, Any] | None) -> Any:
         # Dagster rebuilds the resource for each step from its config, with EnvVars read: no warning then.

@@ -262,6 +262,9 @@ class ClientCore:
         # A 5xx on a start or rerun (a gateway that lost the answer, a crash after the insert) may have created
         # a run (the error's text says so); a 429 or 4xx was refused before any processing.
         unknown = method != "GET" and answer.status >= 500
+        if answer.status == 404 and not urlsplit(self.base_url).path.rstrip("/").endswith("/v1"):
+            # QA.tech answers a bare 404 for every path outside /v1: the usual cause is a base URL without it.
+            text += f" (base_url {self.base_url} has no /v1 path; QA.tech's API root is {DEFAULT_BASE_URL})"
         return error_for_status(answer.status)(
             text, status_code=answer.status, method=method, path=path, run_short_id=run_short_id, run_may_exist=unknown
         )

@@ -111,6 +111,17 @@ def test_project_short_id_in_post_body_and_get_query(sleeps: Sleeps) -> None:
     assert len(responses.calls) == 3  # each matched its matcher (body or query) exactly once
 
 
+@pytest.mark.parametrize(("base_url", "hinted"), [("https://qa.example.com", True), (BASE, False)])
+@responses.activate
+def test_a_404_hints_at_v1_when_the_base_url_lacks_it(base_url: str, hinted: bool) -> None:
+    responses.get(f"{base_url}/run/abc123", status=404, body="Not Found")
+    with QATechClient(TOKEN, base_url=base_url) as client, pytest.raises(QATechNotFoundError) as info:
+        client.get_run("abc123")
+    hint = f"base_url {base_url} has no /v1 path; QA.tech's API root is {BASE}"
+    assert (hint in str(info.value)) is hinted and info.value.status_code == 404
+    assert len(responses.calls) == 1
+
+
 @pytest.mark.parametrize(
     ("status", "cls"),
     [

@@ -80,6 +80,18 @@ def test_a_plain_string_token_warns_where_it_is_written_and_an_env_var_does_not(
     assert 'dg.EnvVar("QATECH_API_TOKEN")' in str(warning.message) and TOKEN not in str(warning.message)
 
 
+@pytest.mark.parametrize(
+    ("base_url", "says"),
+    [("htps://api.qa.tech/v1", "is not a valid API root"), ("http://qa.example.com/v1", "is plain http://")],
+)
+def test_a_bad_base_url_fails_when_the_resource_is_built(base_url: str, says: str) -> None:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", PlainTokenWarning)
+        with pytest.raises(Exception, match=f"base_url: {base_url!r} {says}") as raised:
+            QATechResource(api_token=TOKEN, base_url=base_url)  # at load time: `dg check defs` reports it
+    assert TOKEN not in str(raised.value)  # pydantic would show the input, token included
+
+
 def test_start_op_outputs_short_id_with_metadata(
     resource: QATechResource, emulator: QATechEmulator, no_token_in_events: list[Any]
 ) -> None:
