@@ -15,6 +15,7 @@ from dagster_resource.ops import (
     qatech_wait_for_run_op,
 )
 from dagster_resource.resource import QATechResource
+from dagster_resource.targets import require_checked_assets
 
 __all__ = [
     "QATechAssetChecksComponent",
@@ -31,4 +32,5 @@ __all__ = [
     "qatech_rerun_op",
     "qatech_start_run_op",
     "qatech_wait_for_run_op",
+    "require_checked_assets",
 ]

@@ -15,6 +15,7 @@ from dagster_resource import (
     build_qatech_asset_check,
     qatech_start_run_op,
     qatech_wait_for_run_op,
+    require_checked_assets,
 )
 
 POLL = float(os.environ.get("QATECH_EXAMPLE_POLL_INTERVAL", "30"))
@@ -63,15 +64,17 @@ nightly_schedule = dg.ScheduleDefinition(
     job=qatech_nightly_regression, cron_schedule="0 3 * * *", run_config=NIGHTLY_RUN_CONFIG
 )
 
-defs = dg.Definitions(
-    assets=[dashboard_data, published_dashboard],
-    asset_checks=[dashboard_e2e],
-    jobs=[qatech_nightly_regression],
-    schedules=[nightly_schedule],
-    resources={
-        "qatech": QATechResource(
-            api_token=dg.EnvVar("QATECH_API_TOKEN"),
-            base_url=os.environ.get("QATECH_BASE_URL", "https://api.qa.tech/v1"),
-        )
-    },
+defs = require_checked_assets(  # a check on a misspelled asset key fails at load
+    dg.Definitions(
+        assets=[dashboard_data, published_dashboard],
+        asset_checks=[dashboard_e2e],
+        jobs=[qatech_nightly_regression],
+        schedules=[nightly_schedule],
+        resources={
+            "qatech": QATechResource(
+                api_token=dg.EnvVar("QATECH_API_TOKEN"),
+                base_url=os.environ.get("QATECH_BASE_URL", "https://api.qa.tech/v1"),
+            )
+        },
+    )
 )

@@ -11,7 +11,7 @@ from typing import Any
 import dagster as dg
 import pytest
 
-from dagster_resource import QATechAssetChecksComponent, build_qatech_asset_check
+from dagster_resource import QATechAssetChecksComponent, build_qatech_asset_check, require_checked_assets
 from qatech_orchestration.emulator import QATechEmulator
 from tests.conftest import TOKEN
 
@@ -106,7 +106,7 @@ def test_a_templated_token_becomes_an_env_var_never_a_value(
 
 
 def test_a_token_written_into_the_yaml_is_refused() -> None:
-    with pytest.raises(Exception, match="api_token: a token written into defs.yaml") as raised:
+    with pytest.raises(Exception, match=r"api_token: a token written into defs\.yaml") as raised:
         QATechAssetChecksComponent.resolve_from_yaml(f"api_token: {TOKEN}\nchecks:\n  - asset: a\n")
     assert "api_token_env_var: QATECH_API_TOKEN" in str(raised.value) and TOKEN not in str(raised.value)
 
@@ -132,7 +132,25 @@ def test_dg_lists_and_checks_the_component(project_env: QATechEmulator) -> None:
     assert "dagster_resource.QATechAssetChecksComponent" in _run_cli(
         [str(bindir / "dg"), "list", "components"], env, PROJECT
     )
-    assert "All definitions loaded successfully" in _run_cli([str(bindir / "dg"), "check", "defs"], env, PROJECT)
+    # a new user's shell: neither variable set (the token is read when a step runs, base_url has a default)
+    bare = {key: value for key, value in env.items() if key not in ("QATECH_API_TOKEN", "QATECH_BASE_URL")}
+    assert "All definitions loaded successfully" in _run_cli([str(bindir / "dg"), "check", "defs"], bare, PROJECT)
+
+
+def test_a_check_on_a_misspelled_asset_fails_dg_check_defs(project_env: QATechEmulator, tmp_path: Path) -> None:
+    import shutil
+
+    project = tmp_path / "project"
+    shutil.copytree(PROJECT, project)
+    checks_yaml = project / "qatech_dagster_example" / "defs" / "qatech_checks" / "defs.yaml"
+    checks_yaml.write_text(checks_yaml.read_text().replace("asset: dashboard_data", "asset: dashbord_data"))
+    bindir = Path(sys.executable).parent
+    env = {**os.environ, "PYTHONPATH": str(project), "PATH": f"{bindir}{os.pathsep}{os.environ['PATH']}"}
+    result = subprocess.run([str(bindir / "dg"), "check", "defs"], capture_output=True, text=True, env=env,
+                            cwd=project, timeout=300)  # fmt: skip
+    output = result.stdout + result.stderr
+    assert result.returncode != 0, output[-3000:]
+    assert "check 'qatech_e2e' on 'dashbord_data': did you mean 'dashboard_data'?" in output
 
 
 def test_dagster_definitions_validate_passes_on_the_python_example(project_env: QATechEmulator) -> None:
@@ -188,3 +206,22 @@ def test_dg_scaffold_writes_a_template_that_loads_beside_another_instance(
     scaffolded.write_text(text.replace("my_asset", "published_dashboard").replace(
         "api_token_env_var:", f"base_url: {project_env.base_url}\n  api_token_env_var:"))  # fmt: skip
     assert "All definitions loaded successfully" in _run_cli([str(bindir / "dg"), "check", "defs"], env, project)
+
+
+def test_require_checked_assets_accepts_declared_targets_and_names_unknown_ones() -> None:
+    @dg.asset
+    def dashboard_data() -> None:
+        pass
+
+    on_source = build_qatech_asset_check("raw_orders", test_plan_short_id="pln_x")
+    declared = dg.Definitions(assets=[dashboard_data, dg.SourceAsset("raw_orders")], asset_checks=[on_source])
+    assert require_checked_assets(declared) is declared
+    typo = build_qatech_asset_check("dashbord_data", test_plan_short_id="pln_x")
+    elsewhere = build_qatech_asset_check(["warehouse", "orders"], test_plan_short_id="pln_x", name="other")
+    with pytest.raises(ValueError) as raised:
+        require_checked_assets(dg.Definitions(assets=[dashboard_data], asset_checks=[typo, elsewhere]))
+    text = str(raised.value)
+    assert "check 'qatech_e2e' on 'dashbord_data': did you mean 'dashboard_data'?" in text
+    assert "check 'other' on 'warehouse/orders': declare it, e.g. with dg.AssetSpec" in text
+    with_spec = dg.Definitions(assets=[dashboard_data, dg.AssetSpec(["warehouse", "orders"])], asset_checks=[elsewhere])
+    assert require_checked_assets(with_spec) is with_spec
