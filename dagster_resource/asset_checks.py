@@ -18,13 +18,15 @@ from dagster import (
     asset_check,
 )
 
-from dagster_resource.metadata import run_status_metadata, started_run_metadata
+from dagster_resource.core_logs import core_logs_to
+from dagster_resource.metadata import first_run_metadata, run_status_metadata, started_run_metadata
 from dagster_resource.ops import failure_from_error
 from dagster_resource.run_record import earlier_started_run, record_started_run
 from qatech_orchestration.durable import resume_or_start
 from qatech_orchestration.errors import QATechError, QATechWaitTimeout
 from qatech_orchestration.models import StartedRun
 from qatech_orchestration.outcome import judge_run
+from qatech_orchestration.progress import ProgressLog
 from qatech_orchestration.request_builder import build_start_run_body
 from qatech_orchestration.request_model import StartRunFields
 
@@ -100,6 +102,10 @@ def build_qatech_asset_check(
         description=description or f"QA.tech end-to-end tests{plan} pass against the app this asset feeds.",
     )
     def _qatech_check(context: AssetCheckExecutionContext) -> AssetCheckResult:
+        with core_logs_to(context.log):  # retried reads show in the event log, not only on stderr
+            return _check(context)
+
+    def _check(context: AssetCheckExecutionContext) -> AssetCheckResult:
         client = getattr(context.resources, resource_key).get_client()
         op_context = context.op_execution_context
 
@@ -122,16 +128,18 @@ def build_qatech_asset_check(
             status = resumed.status
             if status is None or not status.is_terminal:
                 status = client.wait_for_run(
-                    run.short_id, poll_interval=poll_interval, timeout=timeout, run_url=run.url
-                )
+                    run.short_id, poll_interval=poll_interval, timeout=timeout, run_url=run.url,
+                    on_poll=ProgressLog(context.log.info),
+                )  # fmt: skip
             first = status
             if rerun_failed_once and not judge_run(status, fail_on_skipped=fail_on_skipped).ok:
                 context.log.warning(f"QA.tech run {run.short_id} did not pass; rerunning its failed test cases once")
                 run = client.rerun(run.short_id)  # failed, skipped and errored test cases only
                 record(run)
                 status = client.wait_for_run(
-                    run.short_id, poll_interval=poll_interval, timeout=timeout, run_url=run.url
-                )
+                    run.short_id, poll_interval=poll_interval, timeout=timeout, run_url=run.url,
+                    on_poll=ProgressLog(context.log.info),
+                )  # fmt: skip
         except QATechWaitTimeout as exc:
             # The app is not known to work: a failed check (with the run to look at), not a crashed step.
             return AssetCheckResult(
@@ -148,9 +156,8 @@ def build_qatech_asset_check(
         metadata = run_status_metadata(status)
         metadata["run_url"] = MetadataValue.url(run.url)
         metadata["test_count"] = run.test_count
-        if first is not status:
-            metadata["first_run_short_id"] = first.short_id
-            metadata["first_run_result"] = first.result or first.status
+        if first is not status:  # rerun_failed_once: the rerun decides; the first run's totals stay visible
+            metadata.update(first_run_metadata(first))
         return AssetCheckResult(passed=outcome.ok, severity=severity, description=outcome.message, metadata=metadata)
 
     return _qatech_check

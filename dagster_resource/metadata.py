@@ -47,5 +47,17 @@ def run_status_metadata(status: RunStatus) -> dict[str, Any]:
     return metadata
 
 
+def first_run_metadata(first: RunStatus) -> dict[str, Any]:
+    """The first run's result and totals, beside a rerun's own (which counts only the cases it reran)."""
+    summary = run_summary(first)
+    metadata: dict[str, Any] = {
+        "first_run_short_id": first.short_id,
+        "first_run_result": first.result or first.status,
+    }
+    for key in ("total", "passed", "failed", "skipped"):
+        metadata[f"first_run_test_cases_{key}"] = summary[f"test_cases_{key}"]
+    return metadata
+
+
 def _cell(text: str) -> str:
     return text.replace("|", "\\|").replace("\n", " ")

@@ -11,10 +11,12 @@ from typing import Any
 from dagster import Config, Failure, In, Nothing, OpDefinition, OpExecutionContext, Out, Output, op
 from pydantic import Field
 
+from dagster_resource.core_logs import core_logs_to
 from dagster_resource.metadata import run_status_metadata, started_run_metadata
 from qatech_orchestration.errors import QATechError, QATechRunFailed
 from qatech_orchestration.models import RunStatus
 from qatech_orchestration.outcome import raise_for_outcome, run_summary
+from qatech_orchestration.progress import ProgressLog
 from qatech_orchestration.request_model import RERUN, START_RUN
 
 KIND_TAGS = {"dagster/kind/qatech": ""}
@@ -128,7 +130,7 @@ def build_qatech_start_run_op(name: str = "qatech_start_run_op", resource_key: s
             run = client.start_run(**config.model_dump())
         except QATechError as exc:
             raise failure_from_error(exc) from None
-        context.log.info(f"QA.tech run {run.short_id} started ({run.test_count} test cases): {run.url}")
+        context.log.info(f"QA.tech run {run.short_id} started ({run.test_count} test case(s)): {run.url}")
         yield Output(run.short_id, metadata=started_run_metadata(run))
 
     return _start
@@ -160,14 +162,15 @@ def build_qatech_wait_for_run_op(name: str = "qatech_wait_for_run_op", resource_
     def _wait(context: OpExecutionContext, config: QATechWaitConfig, run_short_id: str) -> Any:
         client = getattr(context.resources, resource_key).get_client()
         url = _find_run_url(context, run_short_id)
-        try:
-            status = client.wait_for_run(
-                run_short_id, poll_interval=config.poll_interval, timeout=config.timeout, run_url=url,
-                on_poll=lambda s: context.log.debug(f"QA.tech run {run_short_id}: {s.state_label}"),
-            )  # fmt: skip
-            outcome = raise_for_outcome(status, fail_on_skipped=config.fail_on_skipped)
-        except QATechError as exc:
-            raise failure_from_error(exc, url) from None
+        with core_logs_to(context.log):  # retried reads show in the event log, not only on stderr
+            try:
+                status = client.wait_for_run(
+                    run_short_id, poll_interval=config.poll_interval, timeout=config.timeout, run_url=url,
+                    on_poll=ProgressLog(context.log.info),
+                )  # fmt: skip
+                outcome = raise_for_outcome(status, fail_on_skipped=config.fail_on_skipped)
+            except QATechError as exc:
+                raise failure_from_error(exc, url) from None
         if outcome.warning:
             context.log.warning(outcome.warning)
         yield Output(run_summary(status), metadata=run_status_metadata(status))

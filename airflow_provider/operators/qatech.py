@@ -26,6 +26,7 @@ from airflow_provider.outcomes import (
 from airflow_provider.run_store import TaskRunStore
 from airflow_provider.version_compat import BaseOperator, Context, default_deferrable
 from qatech_orchestration.errors import QATechError
+from qatech_orchestration.progress import ProgressLog
 from qatech_orchestration.request_model import RERUN, START_RUN
 
 if TYPE_CHECKING:
@@ -119,7 +120,7 @@ class _QATechRunOperator(BaseOperator):
             else:
                 status = client.wait_for_run(
                     short_id, poll_interval=self.poll_interval, timeout=self.timeout, run_url=url,
-                    on_poll=lambda s: self.log.info("QA.tech run %s: %s", short_id, s.state_label),
+                    on_poll=ProgressLog(self.log.info),
                 )  # fmt: skip
         except QATechError as exc:
             raise to_airflow_exception(exc) from None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 import dagster as dg
@@ -110,7 +111,29 @@ def test_rerun_failed_once_lets_a_flaky_failure_pass(
     assert evaluation.metadata["run_short_id"].value == second
     assert evaluation.metadata["first_run_short_id"].value == first
     assert evaluation.metadata["first_run_result"].value == "FAILED"
+    # the rerun's own counts cover only the cases it reran; the first run's totals stay beside them
+    assert evaluation.metadata["first_run_test_cases_total"].value == 3
+    assert evaluation.metadata["first_run_test_cases_failed"].value >= 1
     assert "published_dashboard" in materialized
+
+
+def test_a_long_wait_says_where_it_stands_and_retries_in_the_event_log(
+    resource: QATechResource, emulator: QATechEmulator
+) -> None:
+    emulator.inject_fault("get_run", status=503, message="upstream busy")  # one read fails, then is retried
+    instance = dg.DagsterInstance.ephemeral()
+    result = dg.materialize(
+        [dashboard_data, published_dashboard, _check()], resources={"qatech": resource}, instance=instance
+    )
+    assert result.success
+    (run,) = emulator.project.runs
+    logs = [(entry.level, entry.user_message) for entry in instance.all_logs(result.run_id) if entry.user_message]
+    infos = [message for level, message in logs if level == logging.INFO]
+    changes = [message.split(" (")[0] for message in infos if message.startswith(f"QA.tech run {run}: ")]
+    assert changes == [f"QA.tech run {run}: INITIATED", f"QA.tech run {run}: COMPLETED/PASSED"]  # each once
+    warnings = [message for level, message in logs if level == logging.WARNING]
+    assert f"GET /run/{run} failed (HTTP 503); retry 1 of" in " ".join(warnings)  # not only on stderr
+    assert len(emulator.requests_to("start_run")) == 1
 
 
 def test_wait_timeout_fails_the_check_with_the_run_url(
