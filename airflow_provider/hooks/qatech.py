@@ -42,18 +42,22 @@ def base_url_from_connection(conn: Any) -> str:
     return host.rstrip("/")
 
 
-def client_kwargs_from_connection(conn: Any, project_short_id: str | None = None) -> dict[str, Any]:
+def client_kwargs_from_connection(
+    conn: Any, project_short_id: str | None = None, *, extra_name: str | None = None
+) -> dict[str, Any]:
     """Keyword arguments of :class:`~qatech_orchestration.QATechClient` for an Airflow connection.
 
     Shared by the hook (in tasks) and the trigger (in the triggerer), which fetch the connection
-    differently. ``project_short_id`` given here wins over the connection's extra.
+    differently. ``project_short_id`` given here wins over the connection's extra. ``extra_name`` is how
+    errors name the extra (``extra of connection '<id>'`` by default).
     """
+    extra_name = extra_name or f"extra of connection {conn.conn_id!r}"
     # The UI's typed fields may store keys as extra__qatech__<name>; the same settings either way.
     extra = {key.removeprefix(f"extra__{QATechHook.conn_type}__"): value for key, value in _extra(conn).items()}
-    check_keys(extra, f"extra of connection {conn.conn_id!r}", (*EXTRA_KEYS, "protocol"))
+    check_keys(extra, extra_name, (*EXTRA_KEYS, "protocol"))
     extra.pop("protocol", None)  # part of the base URL (URI-style connections)
     project = extra.pop("project_short_id", None) or None
-    settings = HttpSettings.from_mapping(extra, f"extra of connection {conn.conn_id!r}")
+    settings = HttpSettings.from_mapping(extra, extra_name)
     return {
         "api_token": conn.password or "",
         "base_url": base_url_from_connection(conn),
@@ -134,7 +138,8 @@ class QATechHook(BaseHook):
 
         try:
             conn = self.get_connection(self.qatech_conn_id)
-            kwargs = client_kwargs_from_connection(conn, self.project_short_id)
+            # Airflow tests a form under a random connection id: name what the user sees, the form's extra.
+            kwargs = client_kwargs_from_connection(conn, self.project_short_id, extra_name="the connection's extra")
             kwargs.update(max_retries=0, connect_timeout=5.0, read_timeout=10.0, total_timeout=10.0)
             with QATechClient(**kwargs) as client:
                 client.get_run(_PROBE_RUN)

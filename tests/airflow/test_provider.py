@@ -114,6 +114,17 @@ def test_test_connection_tells_good_from_bad_token_without_starting_a_run(
     assert emulator.project.runs == {} and emulator.requests_to("start_run") == []
 
 
+def test_test_connection_names_the_form_not_airflows_random_test_id(
+    emulator: QATechEmulator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Airflow tests an unsaved form as a connection with a random id, e.g. "KFyq3Lw2": never show that.
+    monkeypatch.setenv("AIRFLOW_CONN_KFYQ3LW2", connection_json(emulator.base_url, read_timout=5))
+    ok, message = QATechHook("KFYQ3LW2").test_connection()
+    assert not ok and "the connection's extra" in message and "read_timeout" in message  # did-you-mean
+    assert "KFYQ3LW2" not in message.upper()
+    assert emulator.requests == []
+
+
 def test_uri_connection_from_environment(emulator: QATechEmulator, monkeypatch: pytest.MonkeyPatch) -> None:
     from urllib.parse import quote
 
