@@ -24,25 +24,25 @@ XCOM_RUN_STATUS = "run_status"
 XCOM_RUN_RESULT = "run_result"
 
 
+def rendered_optional(value: Any) -> str | None:
+    """An optional templated value: ``None`` when it rendered to nothing (an absent XCom renders ``"None"``)."""
+    if value is None or (isinstance(value, str) and value.strip() in ("", "None", "null")):
+        return None
+    return str(value).strip()
+
+
 def check_rendered_run_short_id(value: Any) -> str:
     """A templated run short ID that rendered to nothing usable (an upstream task that pushed no XCom renders
     ``"None"``) is refused before any request, naming the field."""
     from qatech_orchestration.validation import check_run_short_id, fail
 
-    if value is None or (isinstance(value, str) and value.strip() in ("", "None", "null")):
+    if rendered_optional(value) is None:
         raise fail(
             "run_short_id",
             f"rendered to {value!r}: the upstream task pushed no run short ID (did the start fail?); "
             "check the template, e.g. \"{{ ti.xcom_pull(task_ids='start') }}\"",
         )
     return check_run_short_id(value)
-
-
-def rendered_optional(value: Any) -> str | None:
-    """An optional templated value: ``None`` when it rendered to nothing (an absent XCom renders ``"None"``)."""
-    if value is None or (isinstance(value, str) and value.strip() in ("", "None", "null")):
-        return None
-    return str(value).strip()
 
 
 def to_airflow_exception(exc: QATechError) -> AirflowException:
