@@ -5,6 +5,8 @@ Connection ``qatech_default``: password = QA.tech API token (host empty for http
 
 from __future__ import annotations
 
+import os
+
 import pendulum
 
 try:  # Airflow 3
@@ -13,6 +15,9 @@ except ImportError:  # Airflow 2.11
     from airflow import DAG  # type: ignore[attr-defined,no-redef]
 
 from airflow_provider.operators.qatech import QATechStartRunOperator
+
+# Seconds between status reads in the triggerer; the demo and the tests shorten it.
+POLL = float(os.environ.get("QATECH_EXAMPLE_POLL_INTERVAL", "30"))
 
 with DAG(
     dag_id="qatech_nightly",
@@ -27,6 +32,6 @@ with DAG(
         notifications=[{"type": "slack", "channel": "C0478ABCDEF", "notifyOn": "failure"}],
         wait_for_completion=True,
         deferrable=True,
-        poll_interval=30,
+        poll_interval=POLL,
         timeout=2 * 3600,
     )

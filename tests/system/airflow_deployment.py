@@ -17,6 +17,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import requests
 
@@ -57,25 +58,68 @@ class Deployment:
         tails = {name: text[-3000:] for name, text in self.logs().items() if name.startswith("components/")}
         raise AssertionError(f"timed out waiting for {what}; component logs: {json.dumps(tails, indent=1)}")
 
-    def get(self, path: str) -> Any:
-        answer = self.http.get(f"{self.api}{path}", timeout=30)
+    def get(self, path: str, **params: Any) -> Any:
+        answer = self.http.get(f"{self.api}{path}", params=params, timeout=30)
         answer.raise_for_status()
         return answer.json()
 
-    def trigger(self, dag_id: str) -> str:
+    def trigger(self, dag_id: str, conf: dict[str, Any] | None = None) -> str:
         """Unpause and trigger as the UI does on Airflow 3: no logical date."""
         self.wait_for(f"{dag_id} to be parsed", lambda: self.http.get(f"{self.api}/dags/{dag_id}", timeout=30).ok, 180)
         self.http.patch(f"{self.api}/dags/{dag_id}", json={"is_paused": False}, timeout=30).raise_for_status()
-        answer = self.http.post(f"{self.api}/dags/{dag_id}/dagRuns", json={"logical_date": None}, timeout=30)
+        body = {"logical_date": None, "conf": conf or {}}
+        answer = self.http.post(f"{self.api}/dags/{dag_id}/dagRuns", json=body, timeout=30)
         answer.raise_for_status()
         return str(answer.json()["dag_run_id"])
 
-    def wait_for_run(self, dag_id: str, run_id: str, timeout: float) -> str:
-        def done() -> str | None:
-            state = self.get(f"/dags/{dag_id}/dagRuns/{run_id}")["state"]
-            return state if state in ("success", "failed") else None
+    @staticmethod
+    def run_path(dag_id: str, run_id: str, task_id: str | None = None) -> str:
+        path = f"/dags/{dag_id}/dagRuns/{quote(run_id, safe='')}"
+        return f"{path}/taskInstances/{task_id}" if task_id else path
 
-        return str(self.wait_for(f"run {run_id} of {dag_id}", done, timeout, interval=2.0))
+    def task_states(self, dag_id: str, run_id: str) -> dict[str, str]:
+        instances = self.get(f"{self.run_path(dag_id, run_id)}/taskInstances", limit=200)["task_instances"]
+        return {i["task_id"]: str(i["state"]) for i in instances}
+
+    def wait_for_run(self, dag_id: str, run_id: str, timeout: float) -> str:
+        return self.wait_for_runs({dag_id: run_id}, timeout)[dag_id]
+
+    def wait_for_runs(
+        self, runs: dict[str, str], timeout: float, seen: dict[str, set[str]] | None = None
+    ) -> dict[str, str]:
+        """The final state of one run per DAG, watched together; ``seen`` collects every state each task was
+        seen in (e.g. ``deferred``)."""
+
+        def done() -> dict[str, str] | None:
+            states = {}
+            for dag_id, run_id in runs.items():
+                if seen is not None:
+                    for task_id, state in self.task_states(dag_id, run_id).items():
+                        seen.setdefault(task_id, set()).add(state)
+                states[dag_id] = self.get(self.run_path(dag_id, run_id))["state"]
+            return states if all(state in ("success", "failed") for state in states.values()) else None
+
+        return dict(self.wait_for(f"runs {runs}", done, timeout, interval=1.0))
+
+    def finished_runs(self, dag_id: str, timeout: float) -> dict[str, dict[str, Any]]:
+        """Every run of the DAG once none is still queued or running (unpausing a scheduled DAG also creates
+        the run of its latest interval), by run ID."""
+
+        def done() -> dict[str, dict[str, Any]] | None:
+            runs = self.get(f"/dags/{dag_id}/dagRuns", limit=100)["dag_runs"]
+            return (
+                {r["dag_run_id"]: r for r in runs} if all(r["state"] in ("success", "failed") for r in runs) else None
+            )
+
+        return dict(self.wait_for(f"every run of {dag_id}", done, timeout, interval=1.0))
+
+    def xcom(self, dag_id: str, run_id: str, task_id: str, key: str = "return_value") -> Any:
+        return self.get(f"{self.run_path(dag_id, run_id, task_id)}/xcomEntries/{key}", deserialize=True)["value"]
+
+    def task_log(self, dag_id: str, run_id: str, task_id: str, try_number: int = 1) -> str:
+        """The task's log as the UI shows it (events as JSON text)."""
+        path = f"{self.run_path(dag_id, run_id, task_id)}/logs/{try_number}"
+        return json.dumps(self.get(path, full_content=True))
 
 
 @contextmanager
