@@ -16,6 +16,7 @@
 """
 
 import re
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -23,6 +24,7 @@ from typing import Annotated, Any
 
 from dagster import (
     AssetCheckSeverity,
+    BetaWarning,
     Component,
     ComponentLoadContext,
     Definitions,
@@ -41,6 +43,18 @@ from dagster_resource.asset_checks import build_qatech_asset_check
 from dagster_resource.resource import QATechResource
 from qatech_orchestration.defaults import DEFAULT_BASE_URL
 from qatech_orchestration.request_model import START_RUN
+
+# Dagster adds metadata to every YAML component's asset checks with AssetsDefinition.with_attributes, which
+# returns a plain AssetsDefinition; loading the repository converts it back by passing all its attributes,
+# execution_type included, and that beta parameter warns in every process that loads the code location
+# (webserver, daemon, run workers). Not our parameter and nothing a user can act on: hidden for that one
+# call site only, so a user's own use of execution_type still warns.
+warnings.filterwarnings(
+    "ignore",
+    message=r"Parameter `execution_type` of function `AssetsDefinition.__init__`",
+    category=BetaWarning,
+    module=r"dagster\._core\.definitions\.repository_definition\.repository_data",
+)
 
 
 @dataclass

@@ -77,6 +77,39 @@ def _test_context() -> Any:
         return ComponentLoadContext.for_test()
 
 
+LOAD_WITH_BETA_WARNINGS_AS_ERRORS = """
+import warnings
+from dagster import BetaWarning
+warnings.simplefilter("error", BetaWarning)  # as a user running with -W error would
+from qatech_dagster_example.definitions import defs
+repository = defs().get_repository_def()
+print(sorted(key.name for key in repository.asset_checks_defs_by_key))  # what the webserver and daemon load
+warnings.filters[:] = [f for f in warnings.filters if "execution_type" not in str(f[1])]
+try:
+    defs().get_repository_def().asset_checks_defs_by_key
+except BetaWarning as warning:
+    print("without the filter:", warning)
+"""
+
+
+def test_loading_the_component_project_raises_no_beta_warning(project_env: QATechEmulator) -> None:
+    # Seen in the webserver's and daemon's logs (#12): Dagster's own conversion of a YAML component's checks.
+    result = subprocess.run(
+        [sys.executable, "-c", LOAD_WITH_BETA_WARNINGS_AS_ERRORS],
+        cwd=PROJECT,
+        env={**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), str(PROJECT)])},
+        capture_output=True,
+        text=True,
+        timeout=240,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "['qatech_e2e']" in result.stdout
+    # The filter is what keeps it quiet: without it, the same load warns about execution_type (Dagster 1.12 on;
+    # 1.11 did not warn there).
+    if tuple(int(p) for p in dg.__version__.split(".")[:2]) >= (1, 12):
+        assert "without the filter: Parameter `execution_type`" in result.stdout, result.stdout
+
+
 def test_component_needs_the_token_variable() -> None:
     component = QATechAssetChecksComponent.resolve_from_yaml("checks:\n  - asset: a\n")
     with pytest.raises(ValueError, match="set api_token_env_var to the environment variable"):
