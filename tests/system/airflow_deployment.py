@@ -8,18 +8,17 @@ from __future__ import annotations
 
 import json
 import os
-import signal
-import socket
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
-from contextlib import contextmanager, suppress
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
 import requests
+
+from tests.system.processes import component_logs, free_port, poll_until, running
 
 COMPONENTS = (
     ("api-server", ["api-server", "--port", "{port}"]),
@@ -27,12 +26,6 @@ COMPONENTS = (
     ("dag-processor", ["dag-processor"]),
     ("triggerer", ["triggerer", "--skip-serve-logs"]),
 )
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 class Deployment:
@@ -46,17 +39,7 @@ class Deployment:
         return {str(p.relative_to(self.home)): p.read_text(errors="replace") for p in self.home.rglob("*.log")}
 
     def wait_for(self, what: str, check: Any, timeout: float, interval: float = 1.0) -> Any:
-        end = time.monotonic() + timeout
-        while time.monotonic() < end:
-            try:
-                value = check()
-            except requests.RequestException:
-                value = None
-            if value:
-                return value
-            time.sleep(interval)
-        tails = {name: text[-3000:] for name, text in self.logs().items() if name.startswith("components/")}
-        raise AssertionError(f"timed out waiting for {what}; component logs: {json.dumps(tails, indent=1)}")
+        return poll_until(what, check, timeout, interval, lambda: component_logs(self.home / "components"))
 
     def get(self, path: str, **params: Any) -> Any:
         answer = self.http.get(f"{self.api}{path}", params=params, timeout=30)
@@ -146,28 +129,11 @@ def airflow_deployment(home: Path, dags_folder: Path, extra_env: dict[str, str])
         **extra_env,
     }
     env.pop("AIRFLOW__CORE__UNIT_TEST_MODE", None)
-    (home / "components").mkdir(parents=True, exist_ok=True)
     subprocess.run([str(bin_dir / "airflow"), "db", "migrate"], env=env, check=True, capture_output=True, timeout=300)
-    processes: list[subprocess.Popen[bytes]] = []
-    try:
-        for name, args in COMPONENTS:
-            log = open(home / "components" / f"{name}.log", "wb")  # noqa: SIM115 - closed with the process
-            command = [str(bin_dir / "airflow"), *(a.format(port=port) for a in args)]
-            processes.append(
-                subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
-            )
+    commands = {name: [str(bin_dir / "airflow"), *(a.format(port=port) for a in args)] for name, args in COMPONENTS}
+    with running(commands, env, home / "components"):
         deployment = Deployment(home, port, env)
         deployment.wait_for(
             "the api-server", lambda: deployment.http.get(f"{deployment.api}/monitor/health", timeout=5).ok, 180
         )
         yield deployment
-    finally:
-        for process in processes:  # stopped by PID, with their children (LocalExecutor workers)
-            with suppress(ProcessLookupError):
-                os.killpg(process.pid, signal.SIGTERM)
-        for process in processes:
-            try:
-                process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                os.killpg(process.pid, signal.SIGKILL)
-                process.wait(timeout=10)
