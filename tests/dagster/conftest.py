@@ -9,14 +9,23 @@ import pytest
 
 pytest.importorskip("dagster", reason="the dagster extra is not installed")
 
+from dagster import EnvVar
+
 from dagster_resource import QATechResource
 from qatech_orchestration.emulator import QATechEmulator
 from tests.conftest import TOKEN
 
 
 @pytest.fixture
-def resource(emulator: QATechEmulator) -> QATechResource:
-    return QATechResource(api_token=TOKEN, base_url=emulator.base_url, backoff_factor=0.01)
+def token_env(monkeypatch: pytest.MonkeyPatch) -> EnvVar:
+    """The token as users configure it: an ``EnvVar`` (a plain string warns that Dagster stores it)."""
+    monkeypatch.setenv("QATECH_API_TOKEN", TOKEN)
+    return EnvVar("QATECH_API_TOKEN")
+
+
+@pytest.fixture
+def resource(emulator: QATechEmulator, token_env: EnvVar) -> QATechResource:
+    return QATechResource(api_token=token_env, base_url=emulator.base_url, backoff_factor=0.01)
 
 
 def event_texts(result: Any) -> str:

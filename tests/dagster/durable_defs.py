@@ -7,7 +7,6 @@ import os
 import dagster as dg
 
 from dagster_resource import QATechResource, build_qatech_asset_check
-from tests.conftest import TOKEN
 
 
 @dg.asset
@@ -34,7 +33,7 @@ defs = dg.Definitions(
     jobs=[durable_job],
     resources={
         "qatech": QATechResource(
-            api_token=TOKEN,
+            api_token=dg.EnvVar("QATECH_API_TOKEN"),
             base_url=os.environ.get("QATECH_DURABLE_BASE_URL", "http://127.0.0.1:9/v1"),
             max_retries=1,
             backoff_factor=0.01,

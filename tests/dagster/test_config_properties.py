@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from typing import Any
 
 import dagster as dg
@@ -21,9 +22,17 @@ STARTED = {"success": True, "run": {"id": "u", "shortId": "abc123", "url": "http
                                     "testCount": 1, "testPlan": None}}  # fmt: skip
 
 
+@pytest.fixture(autouse=True, scope="module")
+def _token_in_env() -> Iterator[None]:  # module-scoped: Hypothesis runs many examples per test function
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("QATECH_API_TOKEN", TOKEN)
+        yield
+
+
 def run_start_op(config: QATechStartRunConfig) -> list[Any]:
     """Invoke the start op itself (direct invocation: fast enough for property tests)."""
-    with dg.build_op_context(resources={"qatech": QATechResource(api_token=TOKEN)}) as context:
+    resource = QATechResource(api_token=dg.EnvVar("QATECH_API_TOKEN"))
+    with dg.build_op_context(resources={"qatech": resource}) as context:
         return list(qatech_start_run_op(context, config=config))
 
 

@@ -12,15 +12,16 @@ import pytest
 
 from dagster_resource import QATechResource, build_qatech_asset_check, qatech_start_run_op, qatech_wait_for_run_op
 from qatech_orchestration.emulator import QATechEmulator
+from tests.conftest import TOKEN
 from tests.dagster.test_asset_checks import dashboard_data, published_dashboard
 
 RETRY = dg.RetryPolicy(max_retries=2)
 
 
 @pytest.fixture
-def quick(emulator: QATechEmulator) -> QATechResource:
+def quick(emulator: QATechEmulator, token_env: dg.EnvVar) -> QATechResource:
     """One fast read retry, so that a persisting 503 fails an attempt quickly."""
-    return QATechResource(api_token=emulator.token, base_url=emulator.base_url, max_retries=1, backoff_factor=0.01)
+    return QATechResource(api_token=token_env, base_url=emulator.base_url, max_retries=1, backoff_factor=0.01)
 
 
 def _materialize(resource: QATechResource, instance: Any = None, **kwargs: Any) -> tuple[Any, Any]:
@@ -113,6 +114,7 @@ def test_reexecution_from_failure_reattaches(
     emulator: QATechEmulator, monkeypatch: pytest.MonkeyPatch, tmp_path: Any
 ) -> None:
     monkeypatch.setenv("QATECH_DURABLE_BASE_URL", emulator.base_url)
+    monkeypatch.setenv("QATECH_API_TOKEN", TOKEN)
     from tests.dagster.durable_defs import get_durable_job
 
     emulator.project.polls_to_finish = 3

@@ -22,14 +22,14 @@ from tests.reliability.fault_matrix import (
 
 
 @pytest.mark.parametrize("row", ROWS, ids=lambda r: r.id)
-def test_dagster(row: Row, emulator: QATechEmulator, down_url: str) -> None:
+def test_dagster(row: Row, emulator: QATechEmulator, down_url: str, token_env: Any) -> None:
     dg = pytest.importorskip("dagster")
     from dagster_resource import QATechResource, qatech_rerun_op, qatech_start_run_op, qatech_wait_for_run_op
 
     previous = arrange(row, emulator) if row.endpoint == "rerun" else None
     base_url = down_url if row.special == "refused" else emulator.base_url
     resource = QATechResource(
-        api_token=TOKEN, base_url=base_url, connect_timeout=2, read_timeout=1.0, max_retries=2, backoff_factor=0.01
+        api_token=token_env, base_url=base_url, connect_timeout=2, read_timeout=1.0, max_retries=2, backoff_factor=0.01
     )
     ops: dict[str, Any] = {}
     if row.endpoint == "start_run":

@@ -49,7 +49,9 @@ def _failure(result: Any, step: str) -> Any:
     return event.step_failure_data
 
 
-def test_resource_hides_the_token_and_caches_the_client(resource: QATechResource) -> None:
+def test_resource_hides_the_token_and_caches_the_client(emulator: QATechEmulator) -> None:
+    with pytest.warns(PlainTokenWarning):  # a plain string, the one form whose value the resource holds
+        resource = QATechResource(api_token=TOKEN, base_url=emulator.base_url)
     assert TOKEN not in repr(resource) and TOKEN not in str(resource)
     assert resource.get_client() is resource.get_client()
     assert TOKEN not in repr(resource.get_client())
@@ -225,7 +227,7 @@ def test_rerun_op_outputs_the_new_short_id(
     assert emulator.requests_to("rerun")[0].body == {"failedOnly": True}
 
 
-def test_op_factory_takes_another_resource_key_and_name(emulator: QATechEmulator) -> None:
+def test_op_factory_takes_another_resource_key_and_name(emulator: QATechEmulator, token_env: dg.EnvVar) -> None:
     start_other = build_qatech_start_run_op(name="start_staging", resource_key="qatech_staging")
 
     @dg.job
@@ -233,7 +235,7 @@ def test_op_factory_takes_another_resource_key_and_name(emulator: QATechEmulator
         start_other()
 
     result = job.execute_in_process(
-        resources={"qatech_staging": QATechResource(api_token=TOKEN, base_url=emulator.base_url)}
+        resources={"qatech_staging": QATechResource(api_token=token_env, base_url=emulator.base_url)}
     )
     assert result.output_for_node("start_staging") == next(iter(emulator.project.runs))
 

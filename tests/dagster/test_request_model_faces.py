@@ -18,6 +18,7 @@ from dagster_resource import (
     qatech_start_run_op,
     qatech_wait_for_run_op,
 )
+from qatech_orchestration.client import QATechClient
 from qatech_orchestration.emulator import QATechEmulator
 from qatech_orchestration.request_model import RERUN, START_RUN
 from qatech_orchestration.settings import DEFAULT_HTTP_SETTINGS, HTTP_SETTING_NAMES, HTTP_SETTINGS
@@ -73,11 +74,11 @@ def test_start_op_sends_every_field(emulator: QATechEmulator, resource: QATechRe
 
 @pytest.mark.parametrize("failed_only", [None, False])
 def test_rerun_op_default_is_the_core_default(
-    failed_only: bool | None, emulator: QATechEmulator, resource: QATechResource
+    failed_only: bool | None, emulator: QATechEmulator, resource: QATechResource, client: QATechClient
 ) -> None:
     emulator.script_outcome("FAILED")
-    first = resource.get_client().start_run()
-    resource.get_client().wait_for_run(first.short_id, poll_interval=0.01, timeout=5)
+    first = client.start_run()
+    client.wait_for_run(first.short_id, poll_interval=0.01, timeout=5)
 
     @dg.job
     def rerun_job() -> None:
