@@ -48,7 +48,7 @@ class DagsterDeployment:
         """The components' output and every compute log the steps wrote."""
         found = {}
         for path in self.home.rglob("*"):
-            if path.is_file() and path.suffix in (".log", ".out", ".err", ".complete"):
+            if path.is_file() and path.suffix in (".log", ".out", ".err"):
                 found[str(path.relative_to(self.home))] = path.read_text(errors="replace")
         return found
 

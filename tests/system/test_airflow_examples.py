@@ -92,14 +92,17 @@ def test_every_example_dag_succeeds_when_triggered_with_no_logical_date(airflow:
 
 def test_the_waits_went_deferred_and_finished_in_the_triggerer(airflow: Deployment, runs: ExampleRuns) -> None:
     assert "deferred" in runs.seen["nightly_regression"] and "deferred" in runs.seen["wait_for_qa"], runs.seen
-    log = airflow.task_log("qatech_nightly", runs.run_ids["qatech_nightly"], "nightly_regression")
-    assert "passed" in log, log[-2000:]  # the verdict, logged when the task resumed from the trigger's event
+    nightly = runs.run_ids["qatech_nightly"]
+    log = airflow.task_log("qatech_nightly", nightly, "nightly_regression")
+    short_id = airflow.xcom("qatech_nightly", nightly, "nightly_regression")
+    url = airflow.xcom("qatech_nightly", nightly, "nightly_regression", "run_url")
+    # The verdict, logged when the task resumed from the trigger's event.
+    assert f"QA.tech run {short_id} COMPLETED/PASSED ({url}): passed" in log, log[-2000:]
     # The triggerer process wrote the trigger's own log beside the task's: our trigger polled, then fired.
-    run_id = runs.run_ids["qatech_nightly"]
     (trigger_log,) = [
         text
         for name, text in airflow.logs().items()
-        if f"run_id={run_id}/task_id=nightly_regression/" in name and ".log.trigger." in name
+        if f"run_id={nightly}/task_id=nightly_regression/" in name and ".log.trigger." in name
     ]
     assert "airflow_provider.triggers.qatech.QATechRunTrigger" in trigger_log and "Trigger fired event" in trigger_log
 
