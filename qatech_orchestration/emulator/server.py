@@ -127,6 +127,8 @@ class QATechEmulator:
         self._stopping: asyncio.Event | None = None
         self._thread: threading.Thread | None = None
         self._writers: set[asyncio.StreamWriter] = set()
+        self._server: asyncio.Server | None = None
+        self._hung_until = 0.0  # loop time until which requests are read and never answered
         self.connections_accepted = 0
 
     def __repr__(self) -> str:
@@ -143,14 +145,14 @@ class QATechEmulator:
     async def _serve(self, ready: threading.Event | None = None) -> None:
         self._loop = asyncio.get_running_loop()
         self._stopping = asyncio.Event()
-        server = await asyncio.start_server(self._connection, sock=self._sock, limit=_MAX_LINE)
+        self._server = await asyncio.start_server(self._connection, sock=self._sock, limit=_MAX_LINE)
         if ready is not None:
             ready.set()
-        async with server:
-            await self._stopping.wait()
-            server.close()
-            for writer in list(self._writers):  # idle keep-alive connections: do not wait for them
-                writer.close()
+        await self._stopping.wait()
+        if self._server is not None:  # None during a "refused" outage
+            self._server.close()
+        for writer in list(self._writers):  # idle keep-alive connections: do not wait for them
+            writer.close()
 
     def start(self) -> QATechEmulator:
         if self._thread is None:
@@ -201,6 +203,46 @@ class QATechEmulator:
     def inject_fault(self, endpoint: str, fault: Fault | None = None, **kwargs: Any) -> Fault:
         """Make ``start_run``, ``get_run`` or ``rerun`` misbehave; see :class:`Fault`."""
         return self.project.inject_fault(endpoint, fault, **kwargs)
+
+    def outage(self, seconds: float, *, mode: str = "refused") -> None:
+        """QA.tech goes away for ``seconds``, from now; the runs go on (their reads count once it is back).
+
+        ``mode="refused"``: nothing listens, so connections are refused, and the connections already open
+        are closed (keep-alive connections would otherwise slip through). ``mode="hung"``: connections are
+        accepted and requests read, but never answered (those connections stay silent; new ones made after
+        the outage are answered), like a load balancer in front of a stuck service.
+        """
+        if mode not in ("refused", "hung"):
+            raise ValueError(f"mode must be 'refused' or 'hung', not {mode!r}")
+        if self._loop is None:
+            raise RuntimeError("the emulator is not serving: start() it first")
+        asyncio.run_coroutine_threadsafe(self._outage(seconds, mode), self._loop).result(10)
+
+    async def _outage(self, seconds: float, mode: str) -> None:
+        loop = asyncio.get_running_loop()
+        if mode == "hung":
+            self._hung_until = loop.time() + seconds
+            return
+        if self._server is None:
+            return  # already refusing
+        self._server.close()
+        self._server = None
+        for writer in list(self._writers):
+            writer.transport.abort()
+        loop.call_later(seconds, lambda: loop.create_task(self._listen_again()))
+
+    async def _listen_again(self) -> None:
+        if self._stopping is None or self._stopping.is_set():
+            return
+        for _ in range(50):  # the port may be briefly held by a socket in the middle of closing
+            try:
+                self._server = await asyncio.start_server(
+                    self._connection, host=self.host, port=self.port, limit=_MAX_LINE, reuse_address=True, backlog=1024
+                )
+                return
+            except OSError:
+                await asyncio.sleep(0.1)
+        log.error("emulator: could not listen on port %s again after an outage", self.port)
 
     @property
     def requests(self) -> list[RecordedRequest]:
@@ -265,6 +307,8 @@ class QATechEmulator:
 
     async def _answer(self, request: _Request, writer: asyncio.StreamWriter) -> bool:
         """Write the answer; False when the connection must close."""
+        if asyncio.get_running_loop().time() < self._hung_until:
+            return await self._answer_never()
         status, payload, headers, fault = await self._handle(request)
         log.debug('emulator: "%s %s" %s', request.method, request.path, status)
         if fault is not None:
@@ -275,6 +319,12 @@ class QATechEmulator:
         writer.write(_response(status, body, content_type, headers, close))
         await writer.drain()
         return not close
+
+    async def _answer_never(self) -> bool:
+        """A hung outage: the request is never answered (the connection closes when the emulator stops)."""
+        if self._stopping is not None:
+            await self._stopping.wait()
+        return False
 
     async def _handle(self, request: _Request) -> tuple[int, Any, dict[str, str], Fault | None]:
         project, method, path = self.project, request.method, request.path
@@ -310,6 +360,8 @@ class QATechEmulator:
         if self.latency:
             await asyncio.sleep(self.latency)
         fault = project.take_fault(endpoint)
+        if fault is not None and fault.outage:
+            return 0, None, {}, fault  # QA.tech goes away: not processed
         if fault is not None and fault.status is not None and fault.rejects_request:
             return fault.status, {"message": fault.message}, dict(fault.headers), None
         try:
@@ -330,6 +382,12 @@ class QATechEmulator:
         return status, payload, {}, fault
 
     async def _faulty(self, fault: Fault, status: int, payload: Any, writer: asyncio.StreamWriter) -> bool:
+        if fault.outage:
+            await self._outage(fault.outage, fault.outage_mode)
+            if fault.outage_mode == "hung":
+                return await self._answer_never()
+            writer.transport.abort()
+            return False
         if fault.delay:
             await asyncio.sleep(fault.delay)
         if fault.drop == "before":

@@ -66,8 +66,11 @@ class Fault:
     - ``malformed``: answer 200 with a body that is not JSON; ``html``: an HTML error page.
     - ``drop``: ``"before"`` closes the connection without answering; ``"mid"`` sends part of the answer.
     - ``delay``: seconds to wait before answering (read timeouts).
-    Faults other than ``status`` process the request first (a run is created), as a real server would
-    before its answer got lost. ``times`` is how many requests the fault applies to.
+    - ``outage``: this request starts an outage of that many seconds (see ``QATechEmulator.outage``) in
+      ``outage_mode`` ``"refused"`` (this connection is cut, the next ones refused) or ``"hung"`` (no
+      answer); the request is not processed. Outages that must begin mid-wait, after a start, use it.
+    Faults other than ``status`` and ``outage`` process the request first (a run is created), as a real
+    server would before its answer got lost. ``times`` is how many requests the fault applies to.
     """
 
     status: int | None = None
@@ -78,6 +81,8 @@ class Fault:
     html: bool = False
     drop: str | None = None
     delay: float = 0.0
+    outage: float = 0.0
+    outage_mode: str = "refused"
     times: int = 1
 
     @property
@@ -190,6 +195,11 @@ class EmulatedProject:
             if fault.times <= 0:
                 queue.popleft()
             return fault
+
+    def pending_faults(self, endpoint: str) -> int:
+        """How many requests to ``endpoint`` the injected faults will still hit (0: all were hit)."""
+        with self._lock:
+            return sum(fault.times for fault in self._faults.get(endpoint, ()))
 
     def record(self, request: RecordedRequest) -> None:
         with self._lock:

@@ -86,3 +86,57 @@ def test_stats_endpoint_counts_requests(client: QATechClient, emulator: QATechEm
         "connections_accepted": 2,
         "connections_open": 2,
     }
+
+
+def _poll_until(condition: object, timeout: float = 10.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():  # type: ignore[operator]
+        assert time.monotonic() < deadline, "the emulator did not come back"
+        time.sleep(0.05)
+
+
+def test_an_outage_refuses_connections_then_the_emulator_answers_again(emulator: QATechEmulator) -> None:
+    url = f"{emulator.base_url}/run/r00001"
+    headers = {"Authorization": f"Bearer {TOKEN}"}
+    with requests.Session() as kept_alive:
+        assert kept_alive.get(url, headers=headers, timeout=5).status_code == 404
+        emulator.outage(0.5, mode="refused")
+        try:
+            requests.get(url, headers=headers, timeout=5)
+        except requests.ConnectionError as exc:
+            assert "Connection refused" in str(exc)
+        else:
+            raise AssertionError("a request went through during the outage")
+        try:  # the connection that was open when the outage began is closed, not slipped through
+            kept_alive.get(url, headers=headers, timeout=5)
+        except requests.ConnectionError:
+            pass
+        else:
+            raise AssertionError("a kept-alive connection went through during the outage")
+
+    def answers() -> bool:
+        try:
+            return requests.get(url, headers=headers, timeout=5).status_code == 404
+        except requests.ConnectionError:
+            return False
+
+    _poll_until(answers)
+
+
+def test_a_hung_outage_reads_requests_and_never_answers_them(emulator: QATechEmulator) -> None:
+    emulator.outage(1.0, mode="hung")
+    url = f"{emulator.base_url}/run/r00001"
+    try:
+        requests.get(url, headers={"Authorization": f"Bearer {TOKEN}"}, timeout=(2, 0.3))
+    except requests.ReadTimeout:
+        pass
+    else:
+        raise AssertionError("a request was answered during a hung outage")
+
+    def answers() -> bool:  # a request made during the outage stays unanswered: ask again on a new connection
+        try:
+            return requests.get(url, headers={"Authorization": f"Bearer {TOKEN}"}, timeout=(2, 0.3)).status_code == 404
+        except requests.ReadTimeout:
+            return False
+
+    _poll_until(answers)
