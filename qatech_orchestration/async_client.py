@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 from urllib.parse import urljoin
 
@@ -31,11 +32,34 @@ from qatech_orchestration.client_core import (
 )
 from qatech_orchestration.errors import QATechError
 from qatech_orchestration.models import RunStatus
+from qatech_orchestration.retry import RetryPolicy
+from qatech_orchestration.waiting import ONE_ATTEMPT, RunWait, WaitLog
 
 if TYPE_CHECKING:
     from typing_extensions import Unpack
 
 _CHUNK = 64 * 1024
+
+
+def connection_opened(exc: BaseException) -> bool:
+    """False when the connection was never established (refused, no route, connect timeout)."""
+    if isinstance(exc, aiohttp.ClientConnectorError):  # the connect itself failed (refused, DNS, TLS handshake)
+        return False
+    return timeout_limit(exc) != "connect_timeout"
+
+
+def timeout_limit(exc: BaseException) -> str | None:
+    """The setting whose time ran out: ``connect_timeout`` or ``read_timeout`` (``None``: not a timeout).
+
+    aiohttp raises ``ServerTimeoutError`` for both socket timeouts (since 3.10 as the subclasses
+    ``ConnectionTimeoutError`` and ``SocketTimeoutError``; before, told apart only by its text).
+    """
+    if not isinstance(exc, aiohttp.ServerTimeoutError):
+        return None
+    connect_class = getattr(aiohttp, "ConnectionTimeoutError", None)
+    if (connect_class is not None and isinstance(exc, connect_class)) or "connect" in str(exc).lower():
+        return "connect_timeout"
+    return "read_timeout"
 
 
 class AsyncQATechClient(ClientCore):
@@ -73,34 +97,84 @@ class AsyncQATechClient(ClientCore):
         await self.aclose()
 
     async def get_run(
-        self, short_id: str, test_cases: str | None = None, *, deadline: float | None = None
+        self,
+        short_id: str,
+        test_cases: str | None = None,
+        *,
+        deadline: float | None = None,
+        retry: bool = True,
     ) -> RunStatus:
         """Read a run's status (``GET /run/{shortId}``), retried by the one retry policy.
 
         ``deadline`` (``time.monotonic()``) bounds the whole call, retries and their delays included;
         :class:`~qatech_orchestration.client_core.DeadlineReached` is raised instead of passing it.
+        ``retry=False`` makes one attempt.
         """
+        return await self._get_run(short_id, test_cases, deadline, self.retry if retry else ONE_ATTEMPT)
+
+    async def wait_for_run(
+        self,
+        short_id: str,
+        *,
+        poll_interval: float = 30.0,
+        timeout: float = 3600.0,
+        test_cases: str | None = "all",
+        run_url: str | None = None,
+        on_poll: Callable[[RunStatus], None] | None = None,
+        log: WaitLog | None = None,
+    ) -> RunStatus:
+        """Poll until the run is COMPLETED, ERROR or CANCELLED: :meth:`QATechClient.wait_for_run`, awaited.
+
+        The same rules, from the same :class:`~qatech_orchestration.waiting.RunWait`: transient trouble is
+        waited through until the deadline; 401, 403 and a lasting 404 end the wait.
+
+        Raises:
+            QATechWaitTimeout: no terminal status within ``timeout`` seconds (the QA.tech run goes on).
+        """
+        wait = RunWait(
+            short_id, poll_interval=poll_interval, timeout=timeout, run_url=run_url, policy=self.retry, log=log
+        )
+        while True:
+            try:
+                status = await self._get_run(short_id, test_cases, wait.deadline, ONE_ATTEMPT)
+            except DeadlineReached:
+                raise wait.timed_out() from None
+            except QATechError as exc:
+                pause = wait.failed(exc)
+            else:
+                status = wait.with_url(status)
+                wait.answered(status)
+                if on_poll is not None:
+                    on_poll(status)
+                if status.is_terminal:
+                    return status
+                pause = poll_interval
+            await asyncio.sleep(wait.pause(pause))
+
+    async def _get_run(
+        self, short_id: str, test_cases: str | None, deadline: float | None, policy: RetryPolicy
+    ) -> RunStatus:
         path, params = self.status_request(short_id, test_cases)
         attempt = 0
         while True:
             attempt += 1
-            retry_after: float | None = None
             try:
                 answer = await self._send(path, params, deadline)
             except (aiohttp.ClientError, asyncio.TimeoutError, OSError) as exc:
-                retry = self.retry.should_retry("GET", attempt)
-                error: QATechError = self.no_answer(exc, "GET", path, short_id, may_have_arrived=True)
+                retry = policy.should_retry("GET", attempt, connection_opened=connection_opened(exc))
+                error: QATechError = self.no_answer(
+                    exc, "GET", path, short_id, may_have_arrived=True, limit=timeout_limit(exc)
+                )
             except Unusable as exc:
-                raise self.bad_response(exc.message, "GET", path, short_id, status_code=exc.status) from None
+                raise self.unusable(exc, "GET", path, short_id) from None
             else:
                 if 200 <= answer.status < 300:
                     return self.run_status(self.decode(answer, "GET", path, short_id), short_id, path)
                 if 300 <= answer.status < 400:
                     raise self.redirect_error(answer, "GET", path, short_id)
                 error = self.http_error(answer, "GET", path, short_id)
-                retry = self.retry.should_retry("GET", attempt, status_code=answer.status)
-                retry_after = self.retry_after(answer)
-            await asyncio.sleep(self.delay_before_retry("GET", path, error, attempt, retry, retry_after, deadline))
+                retry = policy.should_retry("GET", attempt, status_code=answer.status)
+            await asyncio.sleep(self.delay_before_retry("GET", path, error, attempt, retry, deadline, policy))
 
     async def _send(self, path: str, params: dict[str, str], deadline: float | None) -> Answer:
         call_deadline = time.monotonic() + self.settings.total_timeout
@@ -112,6 +186,8 @@ class AsyncQATechClient(ClientCore):
             left = max(call_deadline - time.monotonic(), 0.001)
             try:
                 answer, location = await asyncio.wait_for(self._once(url, query, call_deadline), left)
+            except aiohttp.ClientError:
+                raise  # aiohttp's connect and read timeouts are TimeoutErrors too: they are not the total's
             except asyncio.TimeoutError:
                 if deadline is not None and call_deadline >= deadline:
                     raise DeadlineReached() from None

@@ -7,13 +7,12 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urljoin
 
 import requests
 from requests.adapters import HTTPAdapter
-from urllib3.exceptions import MaxRetryError, NewConnectionError
+from urllib3.exceptions import MaxRetryError, NewConnectionError, ReadTimeoutError
 
 from qatech_orchestration.answers import BodyReader
 from qatech_orchestration.client_core import (
@@ -25,14 +24,15 @@ from qatech_orchestration.client_core import (
     ClientOptions,
     DeadlineReached,
     Unusable,
-    log,
     normalize_base_url,
     origin,
 )
-from qatech_orchestration.errors import QATechError, QATechWaitTimeout
+from qatech_orchestration.errors import QATechError
 from qatech_orchestration.models import RunStatus, StartedRun
 from qatech_orchestration.request_builder import build_rerun_body, build_start_run_body
-from qatech_orchestration.validation import check_positive_number, check_run_short_id
+from qatech_orchestration.retry import RetryPolicy
+from qatech_orchestration.validation import check_run_short_id
+from qatech_orchestration.waiting import ONE_ATTEMPT, RunWait, WaitLog
 
 if TYPE_CHECKING:
     from typing_extensions import Unpack
@@ -42,6 +42,17 @@ if TYPE_CHECKING:
 __all__ = ["ALLOW_INSECURE_HTTP_ENV", "USER_AGENT", "QATechClient", "connection_opened", "normalize_base_url"]
 
 _CHUNK = 64 * 1024
+#: A socket timeout fires a little before or after the deadline it was cut to.
+_CLOCK_SLACK = 0.05
+
+
+def timeout_limit(exc: requests.RequestException) -> str | None:
+    """The setting whose time ran out: ``connect_timeout`` or ``read_timeout`` (``None``: not a timeout)."""
+    if isinstance(exc, requests.exceptions.ConnectTimeout):
+        return "connect_timeout"
+    if isinstance(exc, requests.exceptions.ReadTimeout):
+        return "read_timeout"
+    return None
 
 
 def connection_opened(exc: requests.RequestException) -> bool:
@@ -126,16 +137,19 @@ class QATechClient(ClientCore):
         payload = self._request("POST", "/run", json_body=body)
         return self.parse_started(payload, "POST", "/run", None)
 
-    def get_run(self, short_id: str, test_cases: str | None = None) -> RunStatus:
+    def get_run(self, short_id: str, test_cases: str | None = None, *, retry: bool = True) -> RunStatus:
         """Read a run's status (``GET /run/{shortId}``).
 
         ``test_cases``: ``None`` (no test cases), ``"failed"`` (failed, skipped and errored ones) or ``"all"``.
+        ``retry=False`` makes one attempt, for callers that back off on their own (a sensor's pokes).
         """
-        return self._get_run(short_id, test_cases, deadline=None)
+        return self._get_run(short_id, test_cases, deadline=None, policy=None if retry else ONE_ATTEMPT)
 
-    def _get_run(self, short_id: str, test_cases: str | None, *, deadline: float | None) -> RunStatus:
+    def _get_run(
+        self, short_id: str, test_cases: str | None, *, deadline: float | None, policy: RetryPolicy | None = None
+    ) -> RunStatus:
         path, params = self.status_request(short_id, test_cases)
-        payload = self._request("GET", path, params=params, run_short_id=short_id, deadline=deadline)
+        payload = self._request("GET", path, params=params, run_short_id=short_id, deadline=deadline, policy=policy)
         return self.run_status(payload, short_id, path)
 
     def rerun(
@@ -168,55 +182,40 @@ class QATechClient(ClientCore):
         test_cases: str | None = "all",
         run_url: str | None = None,
         on_poll: Callable[[RunStatus], None] | None = None,
+        log: WaitLog | None = None,
     ) -> RunStatus:
         """Poll ``GET /run/{shortId}`` until the run is COMPLETED, ERROR or CANCELLED, and return it.
 
         It does not judge the outcome (see :func:`qatech_orchestration.outcome.raise_for_outcome`). An
-        unknown status is logged and polled on like a running one: it is never taken for success. No sleep,
-        retry delay or ``Retry-After`` reaches past the deadline.
+        unknown status is logged and polled on like a running one: it is never taken for success. QA.tech
+        not answering (refused, hung, 5xx, 429, a proxy's page) does not end the wait before its deadline: it
+        backs off and reads again (:mod:`qatech_orchestration.waiting`); 401, 403 and a 404 that lasts a poll
+        interval end it at once. No sleep, retry delay or ``Retry-After`` reaches past the deadline.
+        ``log`` receives the wait's own lines (QA.tech stopped / started answering; the core's logger by
+        default).
 
         Raises:
             QATechWaitTimeout: no terminal status within ``timeout`` seconds (the QA.tech run goes on).
         """
-        check_run_short_id(short_id)
-        check_positive_number(poll_interval, "poll_interval")
-        check_positive_number(timeout, "timeout")
-        deadline = time.monotonic() + timeout
-        warned: set[str] = set()
-        last = "no status read yet"
+        wait = RunWait(
+            short_id, poll_interval=poll_interval, timeout=timeout, run_url=run_url, policy=self.retry, log=log
+        )
         while True:
             try:
-                status = self._get_run(short_id, test_cases, deadline=deadline)
+                status = self._get_run(short_id, test_cases, deadline=wait.deadline, policy=ONE_ATTEMPT)
             except DeadlineReached:
-                break
+                raise wait.timed_out() from None
             except QATechError as exc:
-                if run_url and not exc.run_url:
-                    raise exc.evolve(run_url=run_url) from None  # so the message names the run to look at
-                raise
-            if run_url and not status.url:
-                status = replace(status, url=run_url)
-            if on_poll is not None:
-                on_poll(status)
-            if status.is_terminal:
-                return status
-            last = f"last status {status.state_label}"
-            if not status.is_known and status.status not in warned:
-                warned.add(status.status)
-                log.warning(
-                    "QA.tech run %s reports an unknown status %r; waiting on as if it were running.",
-                    short_id,
-                    status.status,
-                )
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                break
-            self._sleep(min(poll_interval, remaining))
-        raise QATechWaitTimeout(
-            f"QA.tech run {short_id} did not finish within {timeout:g} s ({last}); the run goes on in QA.tech, "
-            "which has no cancel endpoint",
-            run_short_id=short_id,
-            run_url=run_url,
-        )
+                pause = wait.failed(exc)
+            else:
+                status = wait.with_url(status)
+                wait.answered(status)
+                if on_poll is not None:
+                    on_poll(status)
+                if status.is_terminal:
+                    return status
+                pause = poll_interval
+            self._sleep(wait.pause(pause))
 
     # ------------------------------------------------------------------------------------------
     # Transport
@@ -231,33 +230,36 @@ class QATechClient(ClientCore):
         params: Mapping[str, str] | None = None,
         run_short_id: str | None = None,
         deadline: float | None = None,
+        policy: RetryPolicy | None = None,
     ) -> Any:
-        """Send with the retry policy; return the answer's JSON or raise a typed error.
+        """Send with the retry policy (the client's unless ``policy``); return the answer's JSON or raise a
+        typed error.
 
         ``deadline`` (``time.monotonic()``) bounds the whole call, retries and their delays included: a
         wait's time left. When it would be passed, ``DeadlineReached`` is raised instead of sleeping.
         """
+        policy = policy or self.retry
         attempt = 0
         while True:
             attempt += 1
-            retry_after: float | None = None
             try:
                 answer = self._send(method, path, json_body, params, deadline)
             except requests.RequestException as exc:
                 opened = connection_opened(exc)
-                retry = self.retry.should_retry(method, attempt, connection_opened=opened)
-                error: QATechError = self.no_answer(exc, method, path, run_short_id, may_have_arrived=opened)
+                retry = policy.should_retry(method, attempt, connection_opened=opened)
+                error: QATechError = self.no_answer(
+                    exc, method, path, run_short_id, may_have_arrived=opened, limit=timeout_limit(exc)
+                )
             except Unusable as exc:
-                raise self.bad_response(exc.message, method, path, run_short_id, status_code=exc.status) from None
+                raise self.unusable(exc, method, path, run_short_id) from None
             else:
                 if 200 <= answer.status < 300:
                     return self.decode(answer, method, path, run_short_id)
                 if 300 <= answer.status < 400:
                     raise self.redirect_error(answer, method, path, run_short_id)
                 error = self.http_error(answer, method, path, run_short_id)
-                retry = self.retry.should_retry(method, attempt, status_code=answer.status)
-                retry_after = self.retry_after(answer)
-            self._sleep(self.delay_before_retry(method, path, error, attempt, retry, retry_after, deadline))
+                retry = policy.should_retry(method, attempt, status_code=answer.status)
+            self._sleep(self.delay_before_retry(method, path, error, attempt, retry, deadline, policy))
 
     def _send(
         self,
@@ -275,15 +277,19 @@ class QATechClient(ClientCore):
         for _ in range(MAX_REDIRECTS + 1):
             left = max(call_deadline - time.monotonic(), 0.001)
             timeout = (min(self.settings.connect_timeout, left), min(self.settings.read_timeout, left))
-            response = self._session.request(
-                method,
-                url,
-                json=json_body,
-                params=params or None,
-                timeout=timeout,
-                allow_redirects=False,
-                stream=True,
-            )
+            try:
+                response = self._session.request(
+                    method,
+                    url,
+                    json=json_body,
+                    params=params or None,
+                    timeout=timeout,
+                    allow_redirects=False,
+                    stream=True,
+                )
+            except requests.exceptions.Timeout:
+                self._check_total(call_deadline, deadline, None)  # a socket timeout cut short by the total
+                raise
             with response:
                 location = response.headers.get("Location")
                 if method == "GET" and response.status_code in (301, 302, 303, 307, 308) and location:
@@ -294,19 +300,27 @@ class QATechClient(ClientCore):
                 return self._read(response, call_deadline, wait_deadline=deadline)
         raise Unusable(f"QA.tech redirected more than {MAX_REDIRECTS} times", None)
 
+    def _check_total(self, call_deadline: float, wait_deadline: float | None, status: int | None) -> None:
+        """Raise when the call's total deadline has passed: ``DeadlineReached`` when it was the wait's own,
+        else the ``total_timeout`` error (which a socket timeout cut short by it must not pretend to be)."""
+        if time.monotonic() < call_deadline - _CLOCK_SLACK:
+            return
+        if wait_deadline is not None and call_deadline >= wait_deadline:
+            raise DeadlineReached()
+        raise Unusable(
+            f"QA.tech's answer did not arrive within total_timeout={self.settings.total_timeout:g} s", status
+        )
+
     def _read(self, response: requests.Response, call_deadline: float, *, wait_deadline: float | None) -> Answer:
         reader = BodyReader(response.headers.get("Content-Encoding"), self.settings.max_response_bytes)
         while True:
-            if time.monotonic() > call_deadline:
-                if wait_deadline is not None and call_deadline >= wait_deadline:
-                    raise DeadlineReached()
-                raise Unusable(
-                    f"QA.tech's answer did not arrive within total_timeout={self.settings.total_timeout:g} s",
-                    response.status_code,
-                )
+            self._check_total(call_deadline, wait_deadline, response.status_code)
             try:
                 chunk = response.raw.read1(_CHUNK, decode_content=False)  # returns once some bytes arrived
-            except Exception as exc:  # urllib3 errors while streaming (reset, read timeout): no full answer
+            except ReadTimeoutError as exc:
+                self._check_total(call_deadline, wait_deadline, response.status_code)
+                raise requests.exceptions.ReadTimeout(exc) from exc
+            except Exception as exc:  # urllib3 errors while streaming (a reset): no full answer
                 raise requests.exceptions.ConnectionError(exc) from exc
             try:
                 if not chunk:

@@ -173,6 +173,7 @@ class ClientCore:
                 path,
                 run_short_id,
                 status_code=answer.status,
+                unreadable=True,
             ) from None
         if isinstance(payload, dict) and payload.get("success") is False:
             detail = payload.get("message") if isinstance(payload.get("message"), str) else "no message"
@@ -226,9 +227,23 @@ class ClientCore:
     # --- errors --------------------------------------------------------------------------------
 
     def no_answer(
-        self, exc: BaseException, method: str, path: str, run_short_id: str | None, *, may_have_arrived: bool
+        self,
+        exc: BaseException,
+        method: str,
+        path: str,
+        run_short_id: str | None,
+        *,
+        may_have_arrived: bool,
+        limit: str | None = None,
     ) -> QATechConnectionError:
-        message = f"no answer from QA.tech ({type(exc).__name__}: {exc})"
+        """No HTTP answer; ``limit`` names the timeout setting that ran out (``connect_timeout``,
+        ``read_timeout``), so that the message says which limit was really reached."""
+        if limit is not None:
+            what = "the connection to open" if limit == "connect_timeout" else "the next byte of the answer"
+            seconds = getattr(self.settings, limit)
+            message = f"no answer from QA.tech: {limit}={seconds:g} s passed waiting for {what} ({type(exc).__name__})"
+        else:
+            message = f"no answer from QA.tech ({type(exc).__name__}: {exc})"
         sent_a_run = method != "GET" and may_have_arrived
         if sent_a_run:
             message += f"; the request may have reached QA.tech, so it was not re-sent: {MAY_HAVE_STARTED}"
@@ -266,13 +281,27 @@ class ClientCore:
             # QA.tech answers a bare 404 for every path outside /v1: the usual cause is a base URL without it.
             text += f" (base_url {self.base_url} has no /v1 path; QA.tech's API root is {DEFAULT_BASE_URL})"
         return error_for_status(answer.status)(
-            text, status_code=answer.status, method=method, path=path, run_short_id=run_short_id, run_may_exist=unknown
+            text,
+            status_code=answer.status,
+            method=method,
+            path=path,
+            run_short_id=run_short_id,
+            run_may_exist=unknown,
+            retry_after=self.retry_after(answer),
         )
 
     def bad_response(
-        self, message: str, method: str, path: str, short_id: str | None, status_code: int | None = 200
+        self,
+        message: str,
+        method: str,
+        path: str,
+        short_id: str | None,
+        status_code: int | None = 200,
+        *,
+        unreadable: bool = False,
     ) -> QATechBadResponseError:
-        """An answer that is not the documented JSON. After a POST, QA.tech accepted the request."""
+        """An answer that is not the documented JSON (``unreadable``: not JSON at all). After a POST, QA.tech
+        accepted the request."""
         started = method != "GET"
         if started:
             message += "; QA.tech accepted the request"
@@ -283,7 +312,12 @@ class ClientCore:
             path=path,
             run_short_id=short_id,
             run_may_exist=started,
+            unreadable=unreadable,
         )
+
+    def unusable(self, exc: Unusable, method: str, path: str, short_id: str | None) -> QATechBadResponseError:
+        """An answer that arrived but cannot be read (too large, too slow, corrupt, redirected in circles)."""
+        return self.bad_response(exc.message, method, path, short_id, status_code=exc.status, unreadable=True)
 
     def delay_before_retry(
         self,
@@ -292,14 +326,14 @@ class ClientCore:
         error: QATechError,
         attempt: int,
         retry: bool,
-        retry_after: float | None,
         deadline: float | None,
+        policy: RetryPolicy,
     ) -> float:
         """After a failed attempt: raise ``error`` when it is not retried, :class:`DeadlineReached` when the
         delay would pass the caller's deadline, else log and return the seconds to wait (the transport waits)."""
         if not retry:
             raise error
-        delay = self.retry.delay(attempt, retry_after)
+        delay = policy.delay(attempt, error.retry_after)
         if deadline is not None and time.monotonic() + delay >= deadline:
             raise DeadlineReached()
         log.warning(
@@ -308,7 +342,7 @@ class ClientCore:
             path,
             error.message if error.status_code is None else f"HTTP {error.status_code}",
             attempt,
-            self.retry.max_retries,
+            policy.max_retries,
             delay,
         )
         return delay

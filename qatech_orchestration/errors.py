@@ -44,6 +44,8 @@ class QATechError(Exception):
             to Airflow retries and Dagster's ``Failure(allow_retries=...)``). Defaults per class.
         run_may_exist: a start or rerun whose outcome is unknown (5xx, answer lost after sending, unreadable
             2xx): QA.tech may have created a run. Never retryable: a retry could start a second one.
+        retry_after: the seconds the server asked to wait before trying again (``Retry-After`` of a 429 or
+            503), where it said.
     """
 
     #: The class's default for :attr:`retryable`.
@@ -60,8 +62,10 @@ class QATechError(Exception):
         run_url: str | None = None,
         retryable: bool | None = None,
         run_may_exist: bool = False,
+        retry_after: float | None = None,
     ) -> None:
         self.message = message
+        self.retry_after = retry_after
         self.status_code = status_code
         self.method = method
         self.path = path
@@ -84,6 +88,7 @@ class QATechError(Exception):
             "run_url": self.run_url,
             "retryable": self.retryable,
             "run_may_exist": self.run_may_exist,
+            "retry_after": self.retry_after,
         }
 
     def evolve(self: _E, **changes: Any) -> _E:
@@ -166,9 +171,22 @@ class QATechConnectionError(QATechServerError):
 
 
 class QATechBadResponseError(QATechError):
-    """A 2xx answer that is not the documented JSON (HTML page, truncated body, missing keys)."""
+    """A 2xx answer that is not the documented JSON (HTML page, truncated body, missing keys).
+
+    Attributes:
+        unreadable: the body could not be read as JSON at all (a proxy's page, a truncated, corrupt, oversized
+            or too slow answer), as opposed to JSON that is not the documented shape. A wait outlives the
+            first kind; the second is QA.tech's own answer and ends it.
+    """
 
     default_retryable = True
+
+    def __init__(self, message: str, *, unreadable: bool = False, **kwargs: Any) -> None:
+        self.unreadable = unreadable
+        super().__init__(message, **kwargs)
+
+    def _init_kwargs(self) -> dict[str, Any]:
+        return {**super()._init_kwargs(), "unreadable": self.unreadable}
 
 
 class QATechWaitTimeout(QATechError):

@@ -85,7 +85,10 @@ HTTP_SETTINGS: dict[str, str] = {
     "connect_timeout": "Seconds to wait for a connection to QA.tech.",
     "read_timeout": "Seconds to wait for each read of an answer.",
     "total_timeout": "Seconds one request may take in all, however slowly the answer trickles in.",
-    "max_retries": "Retries of a read (and of a request whose connection never opened); runs are never re-sent.",
+    "max_retries": (
+        "Retries of a single read (and of a request whose connection never opened); runs are never re-sent; "
+        "a wait reads on until its timeout."
+    ),
     "backoff_factor": "First retry delay in seconds, doubled on each retry (with jitter).",
     "backoff_max": "Longest delay between two retries, in seconds.",
     "retry_after_max": "Longest Retry-After honoured, in seconds (a longer one is capped).",

@@ -190,8 +190,9 @@ def test_a_token_that_cannot_go_in_a_header_exits_2(
         (lambda emu: None, ["start"], EXIT_OK),
         (lambda emu: emu.script_outcome("FAILED"), ["start", "--wait", "--poll-interval", "0.01"], EXIT_FAILED),
         (lambda emu: None, ["start", "--test-plan", "smoke"], EXIT_USAGE),
-        (lambda emu: emu.inject_fault("get_run", status=404), ["start", "--wait", "--poll-interval", "0.01"],
-         EXIT_API),
+        # a 404 that lasts a poll interval (a run really gone; a single one is waited through)
+        (lambda emu: emu.inject_fault("get_run", status=404, times=1000), ["start", "--wait", "--poll-interval",
+                                                                            "0.01"], EXIT_API),
         (lambda emu: emu.script_outcome("NEVER"), ["start", "--wait", "--poll-interval", "0.01", "--timeout", "0.3"],
          EXIT_TIMEOUT),
         (lambda emu: emu.inject_fault("start_run", status=504), ["start"], EXIT_MAY_HAVE_STARTED),

@@ -17,8 +17,8 @@ AF, AF_OPS, DG, CLI = (
 ROWS: list[tuple[str, str, str]] = [
     ("Airflow 3.3+: a sync wait timed out; the retry finds the run still running",
      "1 (re-attached)", f"{AF}::test_a_wait_that_timed_out_reattaches_instead_of_starting_again"),
-    ("Airflow 3.3+: status reads kept failing (503); the retry re-attaches",
-     "1 (re-attached)", f"{AF}::test_failing_status_reads_reattach_on_retry"),
+    ("Airflow 3.3+: a status read failed the try (an answer that is not a status); the retry re-attaches",
+     "1 (re-attached)", f"{AF}::test_a_try_whose_status_read_failed_reattaches_on_retry"),
     ("Airflow 3.3+: the earlier try's run passed meanwhile",
      "1 (XComs as if it had just finished)", f"{AF}::test_a_run_that_passed_meanwhile_succeeds_without_a_new_run"),
     ("Airflow 3.3+: the earlier try's run ended FAILED / ERROR / CANCELLED",

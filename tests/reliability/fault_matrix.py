@@ -37,15 +37,17 @@ class Row:
 
     ``inject`` is passed to ``QATechEmulator.inject_fault`` (``times`` included); the special faults
     ``refused`` (nothing listens), ``never`` and ``unknown_status`` are set up by the tests themselves.
+    A ``get_run`` row runs through every way of waiting: the sync and the async client's ``wait_for_run``,
+    an Airflow task waiting in its worker and deferred to the triggerer, and a Dagster op.
     """
 
     endpoint: str
     fault: str
     inject: dict[str, Any] = field(default_factory=dict)
     special: str | None = None
-    #: the client sends the request again by itself
+    #: the client sends the request again by itself (in a wait: until the wait's deadline)
     retried: bool = False
-    #: what the core raises (None: the call succeeds after the client's retries)
+    #: what the core raises, through either transport (None: the call succeeds after the client's retries)
     exception: str | None = None
     #: "success", "fails (retries apply)" or "fails (no retry)"
     airflow: str = "success"
@@ -53,6 +55,10 @@ class Row:
     dagster: str = "success"
     #: what the user reads (in the exception, task log or Failure description)
     reads: str = ""
+    #: seconds between status reads of the wait (outage rows poll slower, like a real wait)
+    poll_interval: float = 0.01
+    #: the wait's timeout (None: generous, the row ends well before it)
+    timeout: float | None = None
 
     @property
     def fragments(self) -> list[str]:
@@ -65,8 +71,8 @@ class Row:
 
 
 def wait_timeout(row: Row) -> float:
-    """Short for the rows that wait for ever; generous for the others, which finish well before it."""
-    return 1.0 if row.special in ("never", "unknown_status") else 15.0
+    """The row's own timeout, else generous: those rows finish (or fail) well before it."""
+    return row.timeout if row.timeout is not None else 15.0
 
 
 def _post_rows(endpoint: str) -> list[Row]:
@@ -77,7 +83,7 @@ def _post_rows(endpoint: str) -> list[Row]:
         Row(endpoint, "reset mid-response", {"drop": "mid", "times": 10}, exception="QATechConnectionError",
             airflow="fails (no retry)", dagster="Failure", reads=lost),
         Row(endpoint, "read timeout", {"delay": 2.5, "times": 10}, exception="QATechConnectionError",
-            airflow="fails (no retry)", dagster="Failure", reads=lost),
+            airflow="fails (no retry)", dagster="Failure", reads=f"read_timeout=1 s passed … {lost}"),
         Row(endpoint, "429 with Retry-After", {"status": 429, "headers": {"Retry-After": "1"}, "times": 10},
             exception="QATechRateLimitError", airflow="fails (retries apply)", dagster="Failure", reads="HTTP 429"),
         Row(endpoint, "429 without Retry-After", {"status": 429, "times": 10}, exception="QATechRateLimitError",
@@ -98,11 +104,20 @@ def _post_rows(endpoint: str) -> list[Row]:
     ]  # fmt: skip
 
 
+#: What a wait that reached its deadline without an answer says (the run URL, the outage, the last error).
+_OUTAGE_TIMEOUT = "did not finish within … no usable answer from QA.tech for … last error: … the run goes on"
+#: Outages of these rows are 3 s, during a wait of 15 s polled every 0.25 s: one read's own retries (2 retries,
+#: backoff 0.01 s) cover a few hundredths of a second, so only the wait's outlasting it gets the run through.
+OUTAGE = 3.0
+
+
 def _get_rows() -> list[Row]:
     ok = {"retried": True, "exception": None, "airflow": "success", "dagster": "success"}
+    gone = {"retried": True, "exception": "QATechWaitTimeout", "airflow": "fails (retries apply)",
+            "dagster": "Failure", "timeout": 1.0}  # fmt: skip
     return [
-        Row("get_run", "connection refused", special="refused", retried=True, exception="QATechConnectionError",
-            airflow="fails (retries apply)", dagster="Failure", reads="no answer from QA.tech"),
+        Row("get_run", "connection refused", special="refused", reads=_OUTAGE_TIMEOUT.replace("last error: …",
+            "last error: no answer from QA.tech …"), **gone),
         Row("get_run", "reset mid-response", {"drop": "mid", "times": 1}, reads="(retried, then passes)", **ok),
         Row("get_run", "read timeout", {"delay": 2.5, "times": 1}, reads="(retried, then passes)", **ok),
         Row("get_run", "429 with Retry-After", {"status": 429, "headers": {"Retry-After": "0"}, "times": 1},
@@ -110,20 +125,39 @@ def _get_rows() -> list[Row]:
         Row("get_run", "429 without Retry-After", {"status": 429, "times": 1}, reads="(retried, then passes)", **ok),
         *[Row("get_run", f"{code}", {"status": code, "times": 1}, reads="(retried, then passes)", **ok)
           for code in (500, 502, 503, 504)],
-        Row("get_run", "503 persisting", {"status": 503, "message": "upstream 503", "times": 100}, retried=True,
-            exception="QATechServerError", airflow="fails (retries apply)", dagster="Failure",
-            reads="HTTP 503: upstream 503 (run: <run URL>)"),
-        Row("get_run", "200 not JSON", {"malformed": True, "times": 100}, exception="QATechBadResponseError",
-            airflow="fails (retries apply)", dagster="Failure", reads="not JSON … (run: <run URL>)"),
+        Row("get_run", "503 persisting", {"status": 503, "message": "upstream 503", "times": 1000},
+            reads=_OUTAGE_TIMEOUT.replace("last error: …", "last error: HTTP 503: upstream 503 …"), **gone),
+        Row("get_run", "200 not JSON persisting", {"malformed": True, "times": 1000},
+            reads=_OUTAGE_TIMEOUT.replace("last error: …", "last error: QA.tech answered HTTP 200 with a body that "
+                                          "is not usable JSON …"), **gone),
         Row("get_run", "HTML error page", {"html": True, "status": 502, "times": 1}, reads="(retried, then passes)",
             **ok),
+        Row("get_run", f"refused for {OUTAGE:g} s mid-wait", {"outage": OUTAGE}, poll_interval=0.25,
+            reads="(waited through, then passes)", **ok),
+        Row("get_run", f"hung for {OUTAGE:g} s mid-wait", {"outage": OUTAGE, "outage_mode": "hung"},
+            poll_interval=0.25, reads="(waited through, then passes)", **ok),
+        Row("get_run", "an outage longer than the wait", {"outage": 60}, poll_interval=0.25,
+            reads=_OUTAGE_TIMEOUT, **{**gone, "timeout": 2.0}),
+        Row("get_run", "404 once", {"status": 404, "times": 1}, reads="(read again a poll interval later, passes)",
+            **ok),
+        Row("get_run", "404 persisting", {"status": 404, "message": "Run not found", "times": 1000}, retried=True,
+            exception="QATechNotFoundError", airflow="fails (no retry)", dagster="Failure",
+            reads="HTTP 404: Run not found (still not found … after the first 404) (run: <run URL>)"),
+        Row("get_run", "401 (token revoked)", {"status": 401, "message": "Invalid API key", "times": 1000},
+            exception="QATechAuthError", airflow="fails (no retry)", dagster="Failure",
+            reads="HTTP 401: Invalid API key (run: <run URL>)"),
+        Row("get_run", "403", {"status": 403, "message": "Forbidden", "times": 1000},
+            exception="QATechPermissionError", airflow="fails (no retry)", dagster="Failure",
+            reads="HTTP 403: Forbidden (run: <run URL>)"),
         Row("get_run", "JSON missing keys", {"body": MISSING_STATUS_KEYS, "times": 100},
             exception="QATechBadResponseError", airflow="fails (retries apply)", dagster="Failure",
             reads="without 'runTestCases' … (run: <run URL>)"),
         Row("get_run", "unknown status", special="unknown_status", exception="QATechWaitTimeout",
-            airflow="fails (retries apply)", dagster="Failure", reads="last status PAUSED … the run goes on"),
+            airflow="fails (retries apply)", dagster="Failure", reads="last status PAUSED … the run goes on",
+            timeout=1.0),
         Row("get_run", "never finishes", special="never", exception="QATechWaitTimeout",
-            airflow="fails (retries apply)", dagster="Failure", reads="did not finish within … the run goes on"),
+            airflow="fails (retries apply)", dagster="Failure", reads="did not finish within … the run goes on",
+            timeout=1.0),
     ]  # fmt: skip
 
 
@@ -136,15 +170,20 @@ END = "<!-- fault-matrix:end -->"
 def markdown_table() -> str:
     lines = [
         BEGIN,
-        "| Endpoint | Fault | Client retries it | Core raises | Airflow task | Dagster op | The user reads |",
-        "|---|---|---|---|---|---|---|",
+        "| Endpoint | Fault | Client retries it | Sync client raises | Async client raises | Airflow task (worker "
+        "/ deferred) | Dagster op | The user reads |",
+        "|---|---|---|---|---|---|---|---|",
     ]
+    endpoints = {"start_run": "`POST /run`", "get_run": "`GET /run/{id}`", "rerun": "`POST /run/{id}`"}
     for row in ROWS:
-        endpoint = {"start_run": "`POST /run`", "get_run": "`GET /run/{id}`", "rerun": "`POST /run/{id}`"}
+        raises = f"`{row.exception}`" if row.exception else "— (succeeds)"
+        retried = "yes" if row.retried else "no"
+        if row.endpoint == "get_run" and row.retried:
+            retried = "until the wait's deadline"
+        async_raises = raises if row.endpoint == "get_run" else "— (reads only)"
         lines.append(
-            f"| {endpoint[row.endpoint]} | {row.fault} | {'yes' if row.retried else 'no'} | "
-            f"{f'`{row.exception}`' if row.exception else '— (succeeds)'} | {row.airflow} | {row.dagster} | "
-            f"{row.reads} |"
+            f"| {endpoints[row.endpoint]} | {row.fault} | {retried} | {raises} | {async_raises} | {row.airflow} | "
+            f"{row.dagster} | {row.reads} |"
         )
     lines.append(END)
     return "\n".join(lines)
