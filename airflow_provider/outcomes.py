@@ -5,12 +5,15 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from airflow_provider.version_compat import AirflowException, AirflowFailException, Context
 from qatech_orchestration.errors import QATechError, QATechRunFailed, QATechWaitTimeout
 from qatech_orchestration.models import RunStatus
 from qatech_orchestration.outcome import judge_run
+
+if TYPE_CHECKING:
+    from qatech_orchestration.client import QATechClient
 
 log = logging.getLogger(__name__)
 
@@ -52,6 +55,23 @@ def to_airflow_exception(exc: QATechError) -> AirflowException:
     if exc.retryable or isinstance(exc, QATechRunFailed | QATechWaitTimeout):
         return AirflowException(str(exc))
     return AirflowFailException(str(exc))
+
+
+def first_look(client: QATechClient, short_id: str, run_url: str | None, task_log: TaskLog) -> RunStatus | None:
+    """The run's status before deferring (it may already be over), or ``None`` when QA.tech did not answer or
+    does not list the run yet: the trigger waits through that, and says so. What waiting cannot help (401, 403)
+    raises."""
+    from qatech_orchestration.errors import QATechNotFoundError
+    from qatech_orchestration.waiting import is_transient
+
+    try:
+        status = client.get_run(short_id, test_cases="all", retry=False)
+    except QATechError as exc:
+        if not (is_transient(exc) or isinstance(exc, QATechNotFoundError)):
+            raise exc if exc.run_url or not run_url else exc.evolve(run_url=run_url) from None
+        task_log.info(f"QA.tech run {short_id}: no status before deferring ({exc}); the triggerer reads it again")
+        return None
+    return status if status.url or not run_url else replace(status, url=run_url)
 
 
 def push_status(context: Context, status: RunStatus) -> None:
@@ -98,12 +118,16 @@ def finish_from_event(
         data = event["run"]
         status = RunStatus.from_dict(data)
         if reread is not None and data.get("unsuccessful_total", 0) > len(data.get("test_cases", ())):
-            status = replace(reread(short_id), url=status.url)
+            try:
+                status = replace(reread(short_id), url=status.url)
+            except QATechError as exc:  # the verdict is known; the full list is a convenience
+                task_log.warning(f"Could not read every test case of QA.tech run {short_id} ({exc}); listing some")
         finish(context, status, fail_on_skipped=fail_on_skipped, task_log=task_log)
         return short_id
     if kind == "timeout":
         raise AirflowException(
-            f"QA.tech run {short_id}{where} did not finish before the timeout (last status "
+            event.get("message")
+            or f"QA.tech run {short_id}{where} did not finish before the timeout (last status "
             f"{event.get('last_status')}); the run goes on in QA.tech, which has no cancel endpoint"
         )
     message = f"Waiting for QA.tech run {short_id}{where} failed: {event.get('message')}"

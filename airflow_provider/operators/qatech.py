@@ -21,6 +21,7 @@ from airflow_provider.outcomes import (
     check_rendered_run_short_id,
     finish,
     finish_from_event,
+    first_look,
     to_airflow_exception,
 )
 from airflow_provider.run_store import TaskRunStore
@@ -114,13 +115,14 @@ class _QATechRunOperator(BaseOperator):
     ) -> None:
         try:
             if self.deferrable:
-                status = known or client.get_run(short_id, test_cases="all")  # it may already be over
-                if not status.is_terminal:
+                status = known or first_look(client, short_id, url, self.log)
+                if status is None or not status.is_terminal:
                     self._defer(short_id, url)
+                    return
             else:
                 status = client.wait_for_run(
                     short_id, poll_interval=self.poll_interval, timeout=self.timeout, run_url=url,
-                    on_poll=ProgressLog(self.log.info),
+                    on_poll=ProgressLog(self.log.info), log=self.log,
                 )  # fmt: skip
         except QATechError as exc:
             raise to_airflow_exception(exc) from None

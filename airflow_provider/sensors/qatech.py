@@ -14,15 +14,17 @@ from airflow_provider.outcomes import (
     check_rendered_run_short_id,
     finish,
     finish_from_event,
+    first_look,
     rendered_optional,
     to_airflow_exception,
 )
-from airflow_provider.version_compat import BaseSensorOperator, Context, default_deferrable
+from airflow_provider.version_compat import AirflowSensorTimeout, BaseSensorOperator, Context, default_deferrable
 from qatech_orchestration.errors import QATechError
 from qatech_orchestration.models import RunStatus
 
 if TYPE_CHECKING:
     from airflow_provider.hooks.qatech import QATechHook
+    from qatech_orchestration.waiting import RunWait
 
 
 class QATechRunSensor(BaseSensorOperator):
@@ -80,12 +82,31 @@ class QATechRunSensor(BaseSensorOperator):
     def _with_url(self, status: RunStatus) -> RunStatus:
         return status if status.url or not self._url else replace(status, url=self._url)
 
+    @cached_property
+    def _wait(self) -> RunWait:
+        """What the pokes of this try know of QA.tech's trouble (an outage, a 404), so that they outlive it."""
+        from qatech_orchestration.waiting import RunWait
+
+        return RunWait(
+            check_rendered_run_short_id(self.run_short_id),
+            poll_interval=float(self.poke_interval),
+            timeout=float(self.timeout),
+            run_url=self._url,
+            log=self.log,
+        )
+
     def poke(self, context: Context) -> bool:
+        wait = self._wait
         try:
-            status = self.hook.client.get_run(check_rendered_run_short_id(self.run_short_id), test_cases="all")
+            status = self.hook.client.get_run(wait.short_id, test_cases="all", retry=False)
         except QATechError as exc:
-            raise to_airflow_exception(exc.evolve(run_url=exc.run_url or self._url)) from None
-        status = self._with_url(status)
+            try:
+                wait.failed(exc)  # QA.tech not answering: poke again; what waiting cannot help raises
+            except QATechError as final:
+                raise to_airflow_exception(final) from None
+            return False
+        status = wait.with_url(status)
+        wait.answered(status)
         self.log.info("QA.tech run %s: %s", self.run_short_id, status.state_label)
         if not status.is_terminal:
             return False
@@ -96,8 +117,19 @@ class QATechRunSensor(BaseSensorOperator):
         if self._url:  # the link works from the first poke on
             context["ti"].xcom_push(key=XCOM_RUN_URL, value=self._url)
         if not self.deferrable:
-            return super().execute(context)
-        if self.poke(context):  # checked once before deferring: it may already be over
+            try:
+                return super().execute(context)
+            except AirflowSensorTimeout as exc:
+                if "_wait" in self.__dict__ and self._wait.outage_since is not None:
+                    raise AirflowSensorTimeout(str(self._wait.timed_out())) from exc  # say QA.tech was down
+                raise
+        short_id = check_rendered_run_short_id(self.run_short_id)
+        try:  # checked once before deferring: it may already be over
+            status = first_look(self.hook.client, short_id, self._url, self.log)
+        except QATechError as exc:
+            raise to_airflow_exception(exc) from None
+        if status is not None and status.is_terminal:
+            finish(context, status, fail_on_skipped=self.fail_on_skipped, task_log=self.log)
             return None
         from airflow_provider.triggers.qatech import QATechRunTrigger
 

@@ -7,9 +7,12 @@ import importlib
 import sys
 import time
 from collections.abc import AsyncIterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from airflow.triggers.base import BaseTrigger, TriggerEvent
+
+if TYPE_CHECKING:
+    from qatech_orchestration.models import RunStatus
 
 #: Imported in a worker thread the first time: an import on the event loop would stall every trigger.
 _ASYNC_STACK = ("aiohttp", "qatech_orchestration.async_client", "airflow_provider.hooks.qatech")
@@ -25,13 +28,14 @@ class QATechRunTrigger(BaseTrigger):
     """Polls ``GET /run/{shortId}`` until the run is terminal or ``end_time`` passes; yields one event.
 
     The event is ``{"status": "terminal", "run": RunStatus.to_event()}`` (status, result, counts, and the
-    test cases that did not pass, capped), ``{"status": "timeout", ...}`` or ``{"status": "error",
+    test cases that did not pass, capped), ``{"status": "timeout", "message": ...}`` or ``{"status": "error",
     "message": ..., "retryable": ...}``; the operator or sensor judges it.
 
     Reads are native async (aiohttp) on one pooled client per connection shared by every trigger in the
-    triggerer (see :meth:`QATechHook.ashared_client`): no thread, no socket per wait. Retries back off with
-    ``asyncio.sleep``; every read and every pause is cut at ``end_time``, so the timeout event comes on time
-    whatever the API does.
+    triggerer (see :meth:`QATechHook.ashared_client`): no thread, no socket per wait. QA.tech not answering
+    (refused, hung, 5xx, 429) is waited through until ``end_time``, backing off with ``asyncio.sleep``
+    (:mod:`qatech_orchestration.waiting`); 401, 403 and a lasting 404 end the wait with an error event. Every
+    read and every pause is cut at ``end_time``, so the timeout event comes on time whatever the API does.
 
     :param run_short_id: the run to wait for.
     :param conn_id: the ``qatech`` connection.
@@ -75,38 +79,45 @@ class QATechRunTrigger(BaseTrigger):
     async def run(self) -> AsyncIterator[TriggerEvent]:
         await _import_async_stack()
         from airflow_provider.hooks.qatech import QATechHook
-        from qatech_orchestration.client_core import DeadlineReached
-        from qatech_orchestration.errors import QATechError
+        from qatech_orchestration.errors import QATechError, QATechWaitTimeout
 
         base = {"run_short_id": self.run_short_id, "run_url": self.run_url}
-        last = "no status read yet"
+        remaining = self.end_time - time.time()
         try:
+            if remaining <= 0:
+                raise QATechWaitTimeout(f"QA.tech run {self.run_short_id}: the wait's deadline had passed")
             async with QATechHook(self.conn_id, project_short_id=self.project_short_id).ashared_client() as client:
-                while True:
-                    remaining = self.end_time - time.time()
-                    if remaining <= 0:
-                        break
-                    deadline = time.monotonic() + remaining
-                    try:
-                        status = await asyncio.wait_for(
-                            client.get_run(self.run_short_id, "all", deadline=deadline), remaining
-                        )
-                    except (asyncio.TimeoutError, DeadlineReached):
-                        break
-                    if status.is_terminal:
-                        event = status.to_event()
-                        event["url"] = status.url or self.run_url
-                        yield TriggerEvent({**base, "status": "terminal", "run": event})
-                        return
-                    pause = min(self.poll_interval, self.end_time - time.time())
-                    # INFO when the status changes, DEBUG otherwise: ten thousand waits log little.
-                    say = self.log.info if status.state_label != last else self.log.debug
-                    last = status.state_label
-                    say("QA.tech run %s is %s; next check in %.1f s", self.run_short_id, last, pause)
-                    if pause > 0:
-                        await asyncio.sleep(pause)
+                status = await client.wait_for_run(
+                    self.run_short_id,
+                    poll_interval=self.poll_interval,
+                    timeout=remaining,
+                    run_url=self.run_url,
+                    on_poll=_StateLog(self.log, self.poll_interval),
+                    log=self.log,
+                )
+        except QATechWaitTimeout as exc:
+            yield TriggerEvent({**base, "status": "timeout", "message": str(exc)})
+            return
         except QATechError as exc:
             yield TriggerEvent({**base, "status": "error", "message": str(exc), "retryable": exc.retryable,
                                 "status_code": exc.status_code})  # fmt: skip
             return
-        yield TriggerEvent({**base, "status": "timeout", "last_status": last})
+        event = status.to_event()
+        event["url"] = status.url or self.run_url
+        yield TriggerEvent({**base, "status": "terminal", "run": event})
+
+
+class _StateLog:
+    """INFO when a run's status changes, DEBUG otherwise: ten thousand waits log little."""
+
+    def __init__(self, log: Any, poll_interval: float) -> None:
+        self._log = log
+        self._poll_interval = poll_interval
+        self._last: str | None = None
+
+    def __call__(self, status: RunStatus) -> None:
+        if status.is_terminal:
+            return
+        say = self._log.info if status.state_label != self._last else self._log.debug
+        self._last = status.state_label
+        say(f"QA.tech run {status.short_id} is {self._last}; next check in {self._poll_interval:g} s")

@@ -26,8 +26,11 @@ from tests.airflow.conftest import (
     task_states,
 )
 from tests.conftest import TOKEN
+from tests.reliability.fault_matrix import MISSING_STATUS_KEYS
 
 START = pendulum.datetime(2026, 1, 1, tz="UTC")
+#: A read that fails the try reading it (QA.tech answered, but not with a status); the next read is fine.
+NOT_A_STATUS = {"body": MISSING_STATUS_KEYS, "times": 1}
 
 
 def _has_task_state_store() -> bool:
@@ -45,7 +48,8 @@ without_store = pytest.mark.skipif(DURABLE, reason="shows the fallback of Airflo
 
 @pytest.fixture
 def fast_connection(emulator: QATechEmulator, monkeypatch: pytest.MonkeyPatch) -> QATechEmulator:
-    """One quick read retry, so that a persisting 503 fails a try fast."""
+    """One quick read retry. A wait outlives QA.tech not answering; a status answer that is not a status
+    (one ``NOT_A_STATUS`` read) fails a try at once, and the retry may re-attach."""
     extra = {"max_retries": 1, "backoff_factor": 0.01}
     monkeypatch.setenv("AIRFLOW_CONN_QATECH_DEFAULT", connection_json(emulator.base_url, **extra))
     return emulator
@@ -83,15 +87,16 @@ def test_a_wait_that_timed_out_reattaches_instead_of_starting_again(
 
 
 @needs_store
-def test_failing_status_reads_reattach_on_retry(
+def test_a_try_whose_status_read_failed_reattaches_on_retry(
     fast_connection: QATechEmulator, task_output: Callable[[], str]
 ) -> None:
     fast_connection.project.polls_to_finish = 3
-    fast_connection.inject_fault("get_run", status=503, times=2)  # the first try's read and its one retry
-    state, xcom, _ = _run(_start(), task_output)
+    fast_connection.inject_fault("get_run", **NOT_A_STATUS)  # fails the first try's wait
+    state, xcom, output = _run(_start(), task_output)
     assert state == "success"
     assert len(fast_connection.requests_to("start_run")) == 1
     assert xcom["run_short_id"] == "r00001"
+    assert "Re-attaching to QA.tech run r00001" in output
 
 
 @needs_store
@@ -99,7 +104,7 @@ def test_a_run_that_passed_meanwhile_succeeds_without_a_new_run(
     fast_connection: QATechEmulator, task_output: Callable[[], str]
 ) -> None:
     fast_connection.project.polls_to_finish = 1
-    fast_connection.inject_fault("get_run", status=503, times=2)
+    fast_connection.inject_fault("get_run", **NOT_A_STATUS)  # the read that ends the run fails the first try
     state, xcom, output = _run(_start(), task_output)
     assert state == "success"
     assert len(fast_connection.requests_to("start_run")) == 1

@@ -36,9 +36,14 @@ def airflow_env(emulator: QATechEmulator, monkeypatch: pytest.MonkeyPatch) -> Ca
     return point_at
 
 
-@pytest.mark.parametrize("row", ROWS, ids=lambda r: r.id)
+#: Every row with the wait in the worker; the rows of a wait (status reads) also deferred to the triggerer.
+CASES = [(row, "worker") for row in ROWS] + [(row, "deferred") for row in ROWS if row.endpoint == "get_run"]
+
+
+@pytest.mark.parametrize(("row", "mode"), CASES, ids=[f"{r.id}-{m}" for r, m in CASES])
 def test_airflow(
     row: Row,
+    mode: str,
     emulator: QATechEmulator,
     down_url: str,
     airflow_env: Callable[[str], None],
@@ -63,16 +68,18 @@ def test_airflow(
     if row.special == "refused":
         airflow_env(down_url)
     retries = 0 if row.endpoint == "get_run" else 1
-    common: dict[str, Any] = {"task_id": "qa", "retries": retries, "retry_delay": 0}
+    common: dict[str, Any] = {"task_id": "qa", "retries": retries, "retry_delay": 0, "deferrable": mode == "deferred"}
     with dag_class()(dag_id=new_dag_id("matrix"), schedule=None, start_date=pendulum.datetime(2026, 1, 1)) as dag:
         if row.endpoint == "rerun":
             task = QATechRerunOperator(run_short_id=str(previous), **common)
         elif row.endpoint == "get_run" and row.special == "refused":
-            task = QATechRunSensor(run_short_id="r00001", poke_interval=0.01, timeout=wait_timeout(row), **common)
+            task = QATechRunSensor(
+                run_short_id="r00001", poke_interval=row.poll_interval, timeout=wait_timeout(row), **common
+            )
         else:
             task = QATechStartRunOperator(
                 test_plan_short_id="pln_matrix_1", wait_for_completion=row.endpoint == "get_run",
-                poll_interval=0.01, timeout=wait_timeout(row), **common,
+                poll_interval=row.poll_interval, timeout=wait_timeout(row), **common,
             )  # fmt: skip
         capture = python_operator()(
             task_id="capture", python_callable=capture_task(dag.dag_id, "qa"), trigger_rule="all_done"
