@@ -129,7 +129,7 @@ def build_qatech_asset_check(
             if status is None or not status.is_terminal:
                 status = client.wait_for_run(
                     run.short_id, poll_interval=poll_interval, timeout=timeout, run_url=run.url,
-                    on_poll=ProgressLog(context.log.info),
+                    on_poll=ProgressLog(context.log.info), log=context.log,
                 )  # fmt: skip
             first = status
             if rerun_failed_once and not judge_run(status, fail_on_skipped=fail_on_skipped).ok:
@@ -138,7 +138,7 @@ def build_qatech_asset_check(
                 record(run)
                 status = client.wait_for_run(
                     run.short_id, poll_interval=poll_interval, timeout=timeout, run_url=run.url,
-                    on_poll=ProgressLog(context.log.info),
+                    on_poll=ProgressLog(context.log.info), log=context.log,
                 )  # fmt: skip
         except QATechWaitTimeout as exc:
             # The app is not known to work: a failed check (with the run to look at), not a crashed step.

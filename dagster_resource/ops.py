@@ -166,7 +166,7 @@ def build_qatech_wait_for_run_op(name: str = "qatech_wait_for_run_op", resource_
             try:
                 status = client.wait_for_run(
                     run_short_id, poll_interval=config.poll_interval, timeout=config.timeout, run_url=url,
-                    on_poll=ProgressLog(context.log.info),
+                    on_poll=ProgressLog(context.log.info), log=context.log,
                 )  # fmt: skip
                 outcome = raise_for_outcome(status, fail_on_skipped=config.fail_on_skipped)
             except QATechError as exc:

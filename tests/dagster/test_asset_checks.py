@@ -117,10 +117,10 @@ def test_rerun_failed_once_lets_a_flaky_failure_pass(
     assert "published_dashboard" in materialized
 
 
-def test_a_long_wait_says_where_it_stands_and_retries_in_the_event_log(
+def test_a_long_wait_says_where_it_stands_and_when_qatech_is_away_in_the_event_log(
     resource: QATechResource, emulator: QATechEmulator
 ) -> None:
-    emulator.inject_fault("get_run", status=503, message="upstream busy")  # one read fails, then is retried
+    emulator.inject_fault("get_run", status=503, message="upstream busy", times=3)  # QA.tech away for 3 reads
     instance = dg.DagsterInstance.ephemeral()
     result = dg.materialize(
         [dashboard_data, published_dashboard, _check()], resources={"qatech": resource}, instance=instance
@@ -132,7 +132,10 @@ def test_a_long_wait_says_where_it_stands_and_retries_in_the_event_log(
     changes = [message.split(" (")[0] for message in infos if message.startswith(f"QA.tech run {run}: ")]
     assert changes == [f"QA.tech run {run}: INITIATED", f"QA.tech run {run}: COMPLETED/PASSED"]  # each once
     warnings = [message for level, message in logs if level == logging.WARNING]
-    assert f"GET /run/{run} failed (HTTP 503); retry 1 of" in " ".join(warnings)  # not only on stderr
+    (away,) = [m for m in warnings if m.startswith("QA.tech is not answering")]  # once, not once per read
+    assert f"run {run}" in away and f"GET /run/{run} -> HTTP 503: upstream busy" in away  # not only on stderr
+    (back,) = [m for m in infos if m.startswith("QA.tech answers again")]
+    assert f"QA.tech run {run}" in back and "(3 failed read(s))" in back
     assert len(emulator.requests_to("start_run")) == 1
 
 
@@ -176,3 +179,22 @@ def test_plural_builds_one_check_per_asset(resource: QATechResource, emulator: Q
     ]
     result = dg.materialize([dashboard_data, orders_app_data, *checks], resources={"qatech": resource})
     assert len(result.get_asset_check_evaluations()) == 2 == len(emulator.project.runs)
+
+
+@pytest.mark.parametrize("mode", ["refused", "hung"])
+def test_a_blocking_check_outlives_an_outage_without_a_retry_policy(
+    mode: str, emulator: QATechEmulator, token_env: dg.EnvVar, no_token_in_events: list[Any]
+) -> None:
+    # One read's own retries cover a few hundredths of a second; QA.tech is away for 3 s mid-wait.
+    resource = QATechResource(
+        api_token=token_env, base_url=emulator.base_url, max_retries=1, backoff_factor=0.01, read_timeout=1
+    )
+    emulator.project.polls_to_finish = 4
+    emulator.inject_fault("get_run", outage=3.0, outage_mode=mode)
+    result, materialized, evaluation = _materialize(
+        _check(poll_interval=0.25, timeout=60), resource, no_token_in_events
+    )
+    assert result.success and evaluation.passed, evaluation
+    assert materialized == {"dashboard_data", "published_dashboard"}  # downstream went ahead after the outage
+    assert emulator.project.pending_faults("get_run") == 0
+    assert len(emulator.requests_to("start_run")) == 1

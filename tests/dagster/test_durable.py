@@ -5,6 +5,8 @@ Every test counts the POSTs the emulator received: a duplicate run is a defect.
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Iterator
 from typing import Any
 
 import dagster as dg
@@ -14,13 +16,17 @@ from dagster_resource import QATechResource, build_qatech_asset_check, qatech_st
 from qatech_orchestration.emulator import QATechEmulator
 from tests.conftest import TOKEN
 from tests.dagster.test_asset_checks import dashboard_data, published_dashboard
+from tests.reliability.fault_matrix import MISSING_STATUS_KEYS
 
 RETRY = dg.RetryPolicy(max_retries=2)
+#: A read that fails the attempt reading it (QA.tech answered, but not with a status); the next read is fine.
+NOT_A_STATUS = {"body": MISSING_STATUS_KEYS, "times": 1}
 
 
 @pytest.fixture
 def quick(emulator: QATechEmulator, token_env: dg.EnvVar) -> QATechResource:
-    """One fast read retry, so that a persisting 503 fails an attempt quickly."""
+    """One fast read retry. A wait outlives QA.tech not answering; a status answer that is not a status (one
+    ``NOT_A_STATUS`` read) fails an attempt at once, and the retry may re-attach."""
     return QATechResource(api_token=token_env, base_url=emulator.base_url, max_retries=1, backoff_factor=0.01)
 
 
@@ -38,32 +44,63 @@ def _materialize(resource: QATechResource, instance: Any = None, **kwargs: Any) 
     return result, evaluations[0] if evaluations else None
 
 
+@pytest.fixture
+def root_at_warning() -> Iterator[None]:
+    """The root logger at its default level, as in a Dagster run worker (the test harness lowers it)."""
+    root = logging.getLogger()
+    previous = root.level
+    root.setLevel(logging.WARNING)
+    yield
+    root.setLevel(previous)
+
+
+@pytest.mark.usefixtures("root_at_warning")
 def test_a_retried_check_reattaches_to_its_run(emulator: QATechEmulator, quick: QATechResource) -> None:
     emulator.project.polls_to_finish = 3
-    emulator.inject_fault("get_run", status=503, times=2)  # the first attempt's read and its one retry
-    result, evaluation = _materialize(quick, retry_policy=RETRY)
+    emulator.inject_fault("get_run", **NOT_A_STATUS)  # fails the first attempt's wait
+    instance = dg.DagsterInstance.ephemeral()
+    result, evaluation = _materialize(quick, instance, retry_policy=RETRY)
     assert result.success and evaluation.passed
     assert len(emulator.requests_to("start_run")) == 1
     assert evaluation.metadata["run_short_id"].value == "r00001"
     retries = [e for e in result.all_events if e.event_type_value == "STEP_UP_FOR_RETRY"]
     assert len(retries) == 1  # there was a retry, and it did not start a run
+    # The core's INFO line says so in the event log users read (the core's logger inherits WARNING).
+    messages = [entry.user_message for entry in instance.all_logs(result.run_id)]
+    url = emulator.project.runs["r00001"].url
+    assert [m for m in messages if m.startswith("Re-attaching")] == [
+        f"Re-attaching to QA.tech run r00001 (RUNNING): {url}"
+    ]
+
+
+@pytest.mark.usefixtures("root_at_warning")
+def test_a_retried_check_whose_run_passed_says_so_in_the_event_log(
+    emulator: QATechEmulator, quick: QATechResource
+) -> None:
+    emulator.project.polls_to_finish = 1
+    emulator.inject_fault("get_run", **NOT_A_STATUS)
+    instance = dg.DagsterInstance.ephemeral()
+    result, _ = _materialize(quick, instance, retry_policy=RETRY)
+    assert result.success
+    messages = [entry.user_message for entry in instance.all_logs(result.run_id)]
+    assert any(m.startswith("QA.tech run r00001 already passed: no new run") for m in messages), messages
 
 
 def test_a_retried_check_whose_run_passed_meanwhile_takes_that_result(
     emulator: QATechEmulator, quick: QATechResource
 ) -> None:
     emulator.project.polls_to_finish = 1
-    emulator.inject_fault("get_run", status=503, times=2)
+    emulator.inject_fault("get_run", **NOT_A_STATUS)  # the read that ends the run fails the first attempt
     result, evaluation = _materialize(quick, retry_policy=RETRY)
     assert result.success and evaluation.passed
     assert len(emulator.requests_to("start_run")) == 1
-    assert len(emulator.requests_to("get_run")) == 3  # two 503s, then the retry's one read: already passed
+    assert len(emulator.requests_to("get_run")) == 2  # the failed read, then the retry's one read: already passed
 
 
 def test_without_a_retry_policy_the_failure_names_the_recorded_run(
     emulator: QATechEmulator, quick: QATechResource
 ) -> None:
-    emulator.inject_fault("get_run", status=503, times=10)
+    emulator.inject_fault("get_run", body=MISSING_STATUS_KEYS, times=10)
     instance = dg.DagsterInstance.ephemeral()
     result, _ = _materialize(quick, instance)
     assert not result.success
@@ -94,7 +131,7 @@ def test_an_unknown_start_is_not_retried_by_a_retry_policy(
 
 def test_a_retried_wait_op_waits_for_the_same_run(emulator: QATechEmulator, quick: QATechResource) -> None:
     emulator.project.polls_to_finish = 3
-    emulator.inject_fault("get_run", status=503, times=2)
+    emulator.inject_fault("get_run", **NOT_A_STATUS)
 
     @dg.job(op_retry_policy=RETRY)
     def start_and_wait() -> None:
@@ -108,6 +145,9 @@ def test_a_retried_wait_op_waits_for_the_same_run(emulator: QATechEmulator, quic
     assert result.success
     assert len(emulator.requests_to("start_run")) == 1
     assert result.output_for_node("qatech_wait_for_run_op")["run_short_id"] == "r00001"
+    assert [e.step_key for e in result.all_events if e.event_type_value == "STEP_UP_FOR_RETRY"] == [
+        "qatech_wait_for_run_op"
+    ]
 
 
 def test_reexecution_from_failure_reattaches(
@@ -118,7 +158,7 @@ def test_reexecution_from_failure_reattaches(
     from tests.dagster.durable_defs import get_durable_job
 
     emulator.project.polls_to_finish = 3
-    emulator.inject_fault("get_run", status=503, times=2)  # the first Dagster run's check step fails
+    emulator.inject_fault("get_run", **NOT_A_STATUS)  # the first Dagster run's check step fails
     job = dg.reconstructable(get_durable_job)
     with dg.instance_for_test(temp_dir=str(tmp_path)) as instance:
         first = dg.execute_job(job, instance=instance, raise_on_error=False)

@@ -55,7 +55,7 @@ def test_dagster(row: Row, emulator: QATechEmulator, down_url: str, token_env: A
 
         step = "qatech_wait_for_run_op"
         ops["qatech_wait_for_run_op"] = {
-            "config": {"poll_interval": 0.01, "timeout": wait_timeout(row)},
+            "config": {"poll_interval": row.poll_interval, "timeout": wait_timeout(row)},
             "inputs": {"run_short_id": "r00001"},
         }
     else:
@@ -65,7 +65,7 @@ def test_dagster(row: Row, emulator: QATechEmulator, down_url: str, token_env: A
             qatech_wait_for_run_op(qatech_start_run_op())
 
         step = "qatech_wait_for_run_op"
-        ops["qatech_wait_for_run_op"] = {"config": {"poll_interval": 0.01, "timeout": wait_timeout(row)}}
+        ops["qatech_wait_for_run_op"] = {"config": {"poll_interval": row.poll_interval, "timeout": wait_timeout(row)}}
     if row.endpoint != "rerun" and row.special != "refused":
         arrange(row, emulator)
     result = job.execute_in_process(resources={"qatech": resource}, run_config={"ops": ops}, raise_on_error=False)
