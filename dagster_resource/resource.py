@@ -76,6 +76,8 @@ class QATechResource(ConfigurableResource):  # type: ignore[type-arg]
     max_response_bytes: int = Field(default=_D.max_response_bytes, description=_DOC["max_response_bytes"])
     pool_size: int = Field(default=_D.pool_size, description=_DOC["pool_size"])
     allow_insecure_http: bool = Field(default=_D.allow_insecure_http, description=_DOC["allow_insecure_http"])
+    proxy: str = Field(default=_D.proxy, description=_DOC["proxy"])
+    ca_bundle: str = Field(default=_D.ca_bundle, description=_DOC["ca_bundle"])
 
     # pydantic's errors would show the input, token included (when it is a plain string).
     model_config = ConfigDict(hide_input_in_errors=True)

@@ -22,6 +22,7 @@ from qatech_orchestration.errors import (
     QATechRateLimitError,
     QATechRunFailed,
     QATechServerError,
+    QATechTLSError,
     QATechValidationError,
     QATechWaitTimeout,
 )
@@ -82,6 +83,7 @@ __all__ = [
     "QATechRateLimitError",
     "QATechRunFailed",
     "QATechServerError",
+    "QATechTLSError",
     "QATechValidationError",
     "QATechWaitTimeout",
     "RunOutcome",

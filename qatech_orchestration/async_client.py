@@ -13,6 +13,7 @@ waits. One client is meant to be shared by every wait of one connection in one e
 from __future__ import annotations
 
 import asyncio
+import ssl
 import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING
@@ -75,9 +76,15 @@ class AsyncQATechClient(ClientCore):
     def _http(self) -> aiohttp.ClientSession:
         # Created lazily: aiohttp binds the session to the running loop.
         if self._session is None:
+            tls = ssl.create_default_context(cafile=self.route.ca_file)  # the sync client's trust store
             self._session = aiohttp.ClientSession(
-                connector=aiohttp.TCPConnector(limit=self.settings.pool_size, limit_per_host=self.settings.pool_size),
-                headers=self.headers(),
+                connector=aiohttp.TCPConnector(
+                    limit=self.settings.pool_size, limit_per_host=self.settings.pool_size, ssl=tls
+                ),
+                trust_env=False,  # the proxy comes from self.route, as in the sync client
+                # Not the token: aiohttp sends a session's default headers to the proxy too (a CONNECT's
+                # Authorization becomes Proxy-Authorization), so it goes on each request instead.
+                headers={k: v for k, v in self.headers().items() if k != "Authorization"},
                 auto_decompress=False,  # the core inflates, with the size cap
                 timeout=aiohttp.ClientTimeout(
                     total=None, sock_connect=self.settings.connect_timeout, sock_read=self.settings.read_timeout
@@ -160,6 +167,8 @@ class AsyncQATechClient(ClientCore):
             attempt += 1
             try:
                 answer = await self._send(path, params, deadline)
+            except aiohttp.ClientSSLError as exc:
+                raise self.tls_error(exc, "GET", path, short_id) from None
             except (aiohttp.ClientError, asyncio.TimeoutError, OSError) as exc:
                 retry = policy.should_retry("GET", attempt, connection_opened=connection_opened(exc))
                 error: QATechError = self.no_answer(
@@ -203,7 +212,15 @@ class AsyncQATechClient(ClientCore):
         raise Unusable(f"QA.tech redirected more than {MAX_REDIRECTS} times", None)
 
     async def _once(self, url: str, query: dict[str, str] | None, call_deadline: float) -> tuple[Answer, str | None]:
-        async with self._http().get(url, params=query, allow_redirects=False) as response:
+        authorization = self.route.proxy_authorization
+        async with self._http().get(
+            url,
+            params=query,
+            headers={"Authorization": self.headers()["Authorization"]},
+            allow_redirects=False,
+            proxy=self.route.bare_proxy,
+            proxy_headers={"Proxy-Authorization": authorization} if authorization else None,
+        ) as response:
             location = response.headers.get("Location")
             if response.status in (301, 302, 303, 307, 308) and location:
                 answer = Answer(response.status, response.reason or "", dict(response.headers), b"")

@@ -110,7 +110,12 @@ class QATechClient(ClientCore):
             adapter = HTTPAdapter(pool_connections=1, pool_maxsize=self.settings.pool_size, max_retries=0)
             self._session.mount("https://", adapter)
             self._session.mount("http://", adapter)
+            # The proxy and the CA come from self.route (qatech_orchestration.network), the same decision the
+            # async client takes: requests must not apply its own environment lookups on top.
+            self._session.trust_env = False
         self._session.headers.update(self.headers())
+        proxy = self.route.proxy
+        self._proxies = {"http": proxy, "https": proxy} if proxy else {}
 
     def close(self) -> None:
         self._session.close()
@@ -244,6 +249,8 @@ class QATechClient(ClientCore):
             attempt += 1
             try:
                 answer = self._send(method, path, json_body, params, deadline)
+            except requests.exceptions.SSLError as exc:
+                raise self.tls_error(exc, method, path, run_short_id) from None
             except requests.RequestException as exc:
                 opened = connection_opened(exc)
                 retry = policy.should_retry(method, attempt, connection_opened=opened)
@@ -286,6 +293,8 @@ class QATechClient(ClientCore):
                     timeout=timeout,
                     allow_redirects=False,
                     stream=True,
+                    proxies=self._proxies,
+                    verify=self.route.ca_file,
                 )
             except requests.exceptions.Timeout:
                 self._check_total(call_deadline, deadline, None)  # a socket timeout cut short by the total

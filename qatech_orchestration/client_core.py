@@ -32,10 +32,12 @@ from qatech_orchestration.errors import (
     QATechBadResponseError,
     QATechConnectionError,
     QATechError,
+    QATechTLSError,
     QATechValidationError,
     error_for_status,
 )
 from qatech_orchestration.models import RunStatus, StartedRun
+from qatech_orchestration.network import CA_BUNDLE_HINT, route
 from qatech_orchestration.request_builder import check_test_cases_filter
 from qatech_orchestration.retry import RetryPolicy, parse_retry_after
 from qatech_orchestration.settings import HTTP_SETTING_NAMES, HttpSettings
@@ -111,6 +113,8 @@ class ClientOptions(TypedDict, total=False):
     max_response_bytes: int
     pool_size: int
     allow_insecure_http: bool
+    proxy: str
+    ca_bundle: str
 
 
 CLIENT_OPTION_NAMES = ("base_url", "project_short_id", *HTTP_SETTING_NAMES)
@@ -134,6 +138,7 @@ class ClientCore:
         project = options.get("project_short_id")
         self.project_short_id = check_short_id(project, "project_short_id", prefix="proj") if project else None
         self.retry = RetryPolicy.from_settings(self.settings)
+        self.route = route(self.base_url, proxy=self.settings.proxy, ca_bundle=self.settings.ca_bundle)
 
     def __repr__(self) -> str:
         project = f", project_short_id={self.project_short_id!r}" if self.project_short_id else ""
@@ -250,6 +255,15 @@ class ClientCore:
         return QATechConnectionError(
             self._redact(message), method=method, path=path, run_short_id=run_short_id, run_may_exist=sent_a_run
         )
+
+    def tls_error(self, exc: BaseException, method: str, path: str, run_short_id: str | None) -> QATechTLSError:
+        """TLS verification failed: nothing was sent; the message names the setting that fixes it."""
+        through = f" through the proxy {self.route.bare_proxy}" if self.route.proxy else ""
+        message = (
+            f"TLS verification of {self.origin[1]}{through} failed ({type(exc).__name__}: {exc}), checked against "
+            f"{self.route.ca_file}: {CA_BUNDLE_HINT}"
+        )
+        return QATechTLSError(self._redact(message), method=method, path=path, run_short_id=run_short_id)
 
     def redirect_error(self, answer: Answer, method: str, path: str, run_short_id: str | None) -> QATechError:
         location = self._redact(answer.headers.get("Location") or "(no Location)", MAX_ERROR_TEXT)

@@ -170,6 +170,11 @@ class QATechConnectionError(QATechServerError):
     """The request got no HTTP answer (connection refused or reset, timeout)."""
 
 
+class QATechTLSError(QATechError):
+    """TLS verification of QA.tech's certificate failed: the CA that signed it is not trusted (``ca_bundle``),
+    e.g. behind a proxy that inspects TLS. Nothing was sent; retrying cannot help until the setting changes."""
+
+
 class QATechBadResponseError(QATechError):
     """A 2xx answer that is not the documented JSON (HTML page, truncated body, missing keys).
 

@@ -17,6 +17,7 @@ from qatech_orchestration.validation import (
     check_non_negative_number,
     check_positive_int,
     check_positive_number,
+    check_str,
     fail,
 )
 
@@ -39,6 +40,8 @@ class HttpSettings:
     max_response_bytes: int = 4 * 1024 * 1024
     pool_size: int = 100
     allow_insecure_http: bool = False
+    proxy: str = ""
+    ca_bundle: str = ""
 
     def __post_init__(self) -> None:
         check_positive_number(self.connect_timeout, "connect_timeout")
@@ -51,6 +54,8 @@ class HttpSettings:
         check_positive_int(self.max_response_bytes, "max_response_bytes")
         check_positive_int(self.pool_size, "pool_size")
         check_bool(self.allow_insecure_http, "allow_insecure_http")
+        check_str(self.proxy, "proxy")
+        check_str(self.ca_bundle, "ca_bundle")
 
     @classmethod
     def from_mapping(cls, values: Mapping[str, Any], where: str) -> HttpSettings:
@@ -95,6 +100,14 @@ HTTP_SETTINGS: dict[str, str] = {
     "max_response_bytes": "Largest answer read, decompressed, in bytes; a larger one is an error.",
     "pool_size": "Connections kept open to QA.tech (threads sharing one client use up to this many).",
     "allow_insecure_http": "Allow a plain http:// base URL to a host that is not this machine (token in clear).",
+    "proxy": (
+        "HTTP proxy for every request, e.g. http://proxy.example.com:3128 (CONNECT for https); empty: HTTPS_PROXY, "
+        "HTTP_PROXY and NO_PROXY from the environment, the same in workers and triggerers."
+    ),
+    "ca_bundle": (
+        "PEM file of the CAs that verify QA.tech's certificate (a company's TLS-inspection CA); empty: "
+        "QATECH_CA_BUNDLE, REQUESTS_CA_BUNDLE or SSL_CERT_FILE, else certifi's. Verification is never off."
+    ),
 }
 HTTP_SETTING_NAMES = tuple(f.name for f in fields(HttpSettings))
 DEFAULT_HTTP_SETTINGS = HttpSettings()

@@ -11,8 +11,8 @@ from qatech_orchestration.emulator import QATechEmulator
 
 # The fault matrix's fixtures (emu, down_url) serve tests/reliability, tests/airflow and tests/dagster.
 # tests.token_guard fails any test that shows the token anywhere a user could see it.
-pytest_plugins = ("tests.token_guard", "tests.reliability.fault_matrix", "pytester")
-pytest.register_assert_rewrite(*pytest_plugins[:2])  # imported below, before pytest loads them as plugins
+pytest_plugins = ("tests.token_guard", "tests.reliability.fault_matrix", "tests.network_fixtures", "pytester")
+pytest.register_assert_rewrite(*pytest_plugins[:3])  # imported below, before pytest loads them as plugins
 
 from tests.token_guard import TOKEN  # noqa: E402
 

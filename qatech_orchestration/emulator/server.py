@@ -13,6 +13,7 @@ import json
 import logging
 import re
 import socket
+import ssl
 import threading
 from http import HTTPStatus
 from typing import Any
@@ -85,6 +86,8 @@ class QATechEmulator:
         slack_channels: when given, other Slack channels get QA.tech's 400.
         project_short_id: the project the token belongs to (another ``projectShortId`` gets 403).
         latency: seconds every API answer takes (a real API is far away; 0 answers at once).
+        ssl_context: serve HTTPS with this server context (its certificate for ``host``); ``base_url`` is then
+            ``https://`` (tests of a private CA, and of proxies that tunnel with CONNECT).
     """
 
     #: A client that announced more body than it sent gets a 400 after this many seconds.
@@ -103,8 +106,10 @@ class QATechEmulator:
         slack_channels: set[str] | None = None,
         project_short_id: str = "proj_emulator",
         latency: float = 0.0,
+        ssl_context: ssl.SSLContext | None = None,
     ) -> None:
         self.token = token
+        self._ssl = ssl_context
         self.tokens = frozenset((token, *tokens))
         self.latency = latency
         self._sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM)
@@ -121,7 +126,7 @@ class QATechEmulator:
             test_plans=test_plans,
             slack_channels=slack_channels,
             default_outcome=default_outcome,
-            dashboard_url=f"http://{self.host}:{self.port}/dashboard",
+            dashboard_url=f"{self.scheme}://{self.host}:{self.port}/dashboard",
         )
         self._loop: asyncio.AbstractEventLoop | None = None
         self._stopping: asyncio.Event | None = None
@@ -135,17 +140,21 @@ class QATechEmulator:
         return f"QATechEmulator(base_url={self.base_url!r})"
 
     @property
+    def scheme(self) -> str:
+        return "https" if self._ssl is not None else "http"
+
+    @property
     def base_url(self) -> str:
         """The value to pass as the client's ``base_url``."""
         host = f"[{self.host}]" if ":" in self.host else self.host
-        return f"http://{host}:{self.port}/v1"
+        return f"{self.scheme}://{host}:{self.port}/v1"
 
     # --- lifecycle -------------------------------------------------------------------------
 
     async def _serve(self, ready: threading.Event | None = None) -> None:
         self._loop = asyncio.get_running_loop()
         self._stopping = asyncio.Event()
-        self._server = await asyncio.start_server(self._connection, sock=self._sock, limit=_MAX_LINE)
+        self._server = await asyncio.start_server(self._connection, sock=self._sock, limit=_MAX_LINE, ssl=self._ssl)
         if ready is not None:
             ready.set()
         await self._stopping.wait()
@@ -237,7 +246,13 @@ class QATechEmulator:
         for _ in range(50):  # the port may be briefly held by a socket in the middle of closing
             try:
                 self._server = await asyncio.start_server(
-                    self._connection, host=self.host, port=self.port, limit=_MAX_LINE, reuse_address=True, backlog=1024
+                    self._connection,
+                    host=self.host,
+                    port=self.port,
+                    limit=_MAX_LINE,
+                    reuse_address=True,
+                    backlog=1024,
+                    ssl=self._ssl,
                 )
                 return
             except OSError:

@@ -64,8 +64,11 @@ def test_start_operator_sends_every_field() -> None:
 def test_connection_extra_takes_every_http_setting() -> None:
     assert set(HTTP_SETTING_NAMES) <= set(EXTRA_KEYS)
 
+    import certifi
+
     # Every setting set to a non-default value, as text (what a connection form stores).
-    values = {name: "true" if isinstance(getattr(DEFAULT_HTTP_SETTINGS, name), bool) else "7"
+    texts = {"proxy": "http://proxy.example.com:3128", "ca_bundle": certifi.where()}
+    values = {name: texts.get(name) or ("true" if isinstance(getattr(DEFAULT_HTTP_SETTINGS, name), bool) else "7")
               for name in HTTP_SETTING_NAMES}  # fmt: skip
 
     class _Conn:
@@ -74,7 +77,9 @@ def test_connection_extra_takes_every_http_setting() -> None:
 
     client = QATechClient(**client_kwargs_from_connection(_Conn()))
     for name in HTTP_SETTING_NAMES:
-        assert getattr(client.settings, name) == (True if values[name] == "true" else 7), name
+        expected = texts.get(name) or (True if values[name] == "true" else 7)
+        assert getattr(client.settings, name) == expected, name
+    assert client.route.proxy == texts["proxy"] and client.route.ca_file == texts["ca_bundle"]
 
 
 def test_hook_placeholder_names_settings_that_exist() -> None:
