@@ -15,6 +15,7 @@ import re
 import socket
 import ssl
 import threading
+import time
 from http import HTTPStatus
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
@@ -135,6 +136,11 @@ class QATechEmulator:
         self._server: asyncio.Server | None = None
         self._hung_until = 0.0  # loop time until which requests are read and never answered
         self.connections_accepted = 0
+        #: ``time.time()`` when the last outage ended (QA.tech answering again), for benchmarks
+        self.outage_ended_at: float | None = None
+        self._in_flight = 0
+        #: the most API requests being answered at once (since the start, or the end of the last outage)
+        self.in_flight_peak = 0
 
     def __repr__(self) -> str:
         return f"QATechEmulator(base_url={self.base_url!r})"
@@ -231,6 +237,7 @@ class QATechEmulator:
         loop = asyncio.get_running_loop()
         if mode == "hung":
             self._hung_until = loop.time() + seconds
+            loop.call_later(seconds, self._outage_ended)
             return
         if self._server is None:
             return  # already refusing
@@ -254,10 +261,15 @@ class QATechEmulator:
                     backlog=1024,
                     ssl=self._ssl,
                 )
+                self._outage_ended()
                 return
             except OSError:
                 await asyncio.sleep(0.1)
         log.error("emulator: could not listen on port %s again after an outage", self.port)
+
+    def _outage_ended(self) -> None:
+        self.outage_ended_at = time.time()
+        self.in_flight_peak = self._in_flight
 
     @property
     def requests(self) -> list[RecordedRequest]:
@@ -324,7 +336,12 @@ class QATechEmulator:
         """Write the answer; False when the connection must close."""
         if asyncio.get_running_loop().time() < self._hung_until:
             return await self._answer_never()
-        status, payload, headers, fault = await self._handle(request)
+        self._in_flight += 1
+        self.in_flight_peak = max(self.in_flight_peak, self._in_flight)
+        try:
+            status, payload, headers, fault = await self._handle(request)
+        finally:
+            self._in_flight -= 1
         log.debug('emulator: "%s %s" %s', request.method, request.path, status)
         if fault is not None:
             return await self._faulty(fault, status, payload, writer)
@@ -351,7 +368,15 @@ class QATechEmulator:
             return 200, {"short_ids": [project.start_run({})["run"]["shortId"] for _ in range(count)]}, {}, None
         if method == "GET" and path == "/_emulator/stats":  # for benchmarks driving an emulator process
             sockets = {"connections_accepted": self.connections_accepted, "connections_open": len(self._writers)}
-            return 200, {**project.stats(), **sockets}, {}, None
+            timing = {"outage_ended_at": self.outage_ended_at, "in_flight_peak": self.in_flight_peak}
+            return 200, {**project.stats(), **sockets, **timing}, {}, None
+        if method == "POST" and path == "/_emulator/outage":  # benchmarks: QA.tech away, once this is answered
+            seconds, mode = float(request.query.get("seconds", "60")), request.query.get("mode", "refused")
+            loop = asyncio.get_running_loop()
+            loop.call_later(0.05, lambda: loop.create_task(self._outage(seconds, mode)))
+            return 200, {"outage_s": seconds, "mode": mode}, {}, None
+        if method == "GET" and path == "/_emulator/first-reads":  # benchmarks: who read again, and when
+            return 200, project.first_reads_after(float(request.query.get("after", "0"))), {}, None
         endpoint, short_id = _route(method, path)
         scheme, _, credentials = request.headers.get("authorization", "").partition(" ")
         authorized = scheme.lower() == "bearer" and credentials.strip() in self.tokens

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 import uuid
 from collections import deque
 from dataclasses import dataclass, field
@@ -102,6 +103,8 @@ class RecordedRequest:
     authorized: bool
     user_agent: str | None
     endpoint: str | None
+    #: when it arrived (``time.time()``, comparable across processes)
+    at: float = field(default_factory=time.time)
 
 
 @dataclass
@@ -213,6 +216,15 @@ class EmulatedProject:
                 if request.endpoint:
                     counts[request.endpoint] += 1
             return {"requests": counts, "runs": len(self.runs)}
+
+    def first_reads_after(self, moment: float) -> dict[str, float]:
+        """``{run short ID: when its status was first read after moment}`` (``time.time()`` values)."""
+        with self._lock:
+            first: dict[str, float] = {}
+            for request in self.requests:
+                if request.endpoint == "get_run" and request.at > moment:
+                    first.setdefault(request.path.rsplit("/", 1)[-1], request.at)
+            return first
 
     def requests_to(self, endpoint: str) -> list[RecordedRequest]:
         with self._lock:
