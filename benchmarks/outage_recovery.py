@@ -46,7 +46,8 @@ def run(waits: int, pool_size: int, poll_interval: float, latency: float, outage
             triggers = [QATechRunTrigger(s, "qatech_default", end, poll_interval) for s in short_ids]
 
             async def one(trigger: Any) -> dict[str, Any]:
-                return [e.payload async for e in trigger.run()][0]  # type: ignore[no-any-return]
+                events = [e.payload async for e in trigger.run()]  # exactly one
+                return events[0]  # type: ignore[no-any-return]
 
             tasks = [asyncio.create_task(one(t)) for t in triggers]
             # Every wait has read once (INITIATED) well before the outage: the pool's time plus a margin.

@@ -85,7 +85,22 @@ def test_stats_endpoint_counts_requests(client: QATechClient, emulator: QATechEm
         # the client's one keep-alive connection served both calls; the other is this stats read's own
         "connections_accepted": 2,
         "connections_open": 2,
+        "outage_ended_at": None,  # no outage yet
+        "in_flight_peak": 1,  # one request at a time
     }
+
+
+def test_the_control_endpoints_take_an_outage_and_say_who_read_again(
+    client: QATechClient, emulator: QATechEmulator
+) -> None:
+    control = emulator.base_url.replace("/v1", "/_emulator")
+    run = client.start_run()
+    requests.post(f"{control}/outage", params={"seconds": 0.3}, timeout=5)
+    _poll_until(lambda: emulator.outage_ended_at is not None)
+    returned = emulator.outage_ended_at
+    client.wait_for_run(run.short_id, poll_interval=0.01, timeout=10)
+    first = requests.get(f"{control}/first-reads", params={"after": returned}, timeout=5).json()
+    assert list(first) == [run.short_id] and first[run.short_id] > returned
 
 
 def _poll_until(condition: object, timeout: float = 10.0) -> None:
