@@ -31,6 +31,18 @@ PASSED = "PASSED"
 FAILED = "FAILED"
 SKIPPED = "SKIPPED"
 
+# What a test case came to (:attr:`TestCaseResult.kind`): the kinds every report counts. QA.tech gives a
+# test case a result (PASSED, FAILED, SKIPPED) or none; one that ended without a result (its status ERROR or
+# CANCELLED, or COMPLETED with no verdict) or with a result this package does not know is "errored", one
+# still INITIATED or RUNNING "not_finished".
+CASE_PASSED = "passed"
+CASE_FAILED = "failed"
+CASE_SKIPPED = "skipped"
+CASE_ERRORED = "errored"
+CASE_NOT_FINISHED = "not_finished"
+CASE_KINDS = (CASE_PASSED, CASE_FAILED, CASE_SKIPPED, CASE_ERRORED, CASE_NOT_FINISHED)
+_KIND_OF_RESULT = {PASSED: CASE_PASSED, FAILED: CASE_FAILED, SKIPPED: CASE_SKIPPED}
+
 
 # ----------------------------------------------------------------------------------------------
 # Request side
@@ -216,6 +228,15 @@ class TestCaseResult:
         """True only for a FAILED result (not for skipped, errored or unfinished test cases)."""
         return self.result == FAILED
 
+    @property
+    def kind(self) -> str:
+        """One of :data:`CASE_KINDS`: passed, failed, skipped, errored or not_finished."""
+        if self.result in _KIND_OF_RESULT:
+            return _KIND_OF_RESULT[self.result]
+        if self.result is not None or self.status in TERMINAL_STATUSES:
+            return CASE_ERRORED  # ended without a verdict, or with one this package does not know
+        return CASE_NOT_FINISHED
+
     def summary(self) -> str:
         """``name: resultTitle`` (or its result when QA.tech gave no title)."""
         detail = self.result_title or self.result or self.status
@@ -279,14 +300,9 @@ class RunStatus:
         return tuple(c for c in self.test_cases if not c.passed)
 
     def counts(self) -> dict[str, int]:
-        """How many test cases this answer lists, in all and per result."""
-        results = [case.result for case in self.test_cases]
-        return {
-            "total": len(results),
-            "passed": results.count(PASSED),
-            "failed": results.count(FAILED),
-            "skipped": results.count(SKIPPED),
-        }
+        """How many test cases this answer lists, in all (``total``) and per kind (:data:`CASE_KINDS`)."""
+        kinds = [case.kind for case in self.test_cases]
+        return {"total": len(kinds), **{kind: kinds.count(kind) for kind in CASE_KINDS}}
 
     @property
     def state_label(self) -> str:

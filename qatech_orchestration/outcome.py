@@ -81,14 +81,9 @@ def raise_for_outcome(status: RunStatus, *, fail_on_skipped: bool = False) -> Ru
 
 
 def run_summary(status: RunStatus) -> dict[str, Any]:
-    """Counts and failing test cases of a run, for XCom values and Dagster metadata."""
-    return {
-        "run_short_id": status.short_id,
-        "run_url": status.url,
-        "status": status.status,
-        "result": status.result,
-        **{f"test_cases_{name}": count for name, count in status.counts().items()},
-        "failing_test_cases": [
-            {"name": c.name, "result": c.result, "result_title": c.result_title} for c in status.unsuccessful_test_cases
-        ],
-    }
+    """Counts and failing test cases of a run, for XCom values and Dagster metadata: the unbounded
+    :meth:`~qatech_orchestration.report.RunReport.summary` of :func:`~qatech_orchestration.report.build_report`
+    (every test case that did not pass is listed)."""
+    from qatech_orchestration.report import build_report  # it builds on judge_run, above
+
+    return build_report(status).summary()

@@ -33,13 +33,25 @@ class Outcome:
     ``result`` is PASSED, FAILED or SKIPPED for a COMPLETED run; ``status`` may instead be ERROR or
     CANCELLED, ``"NEVER"`` (the run stays RUNNING forever) or any string (an undocumented status).
     ``failing`` maps test case names to their ``resultTitle``; those cases fail (added to the run's test
-    cases when not among ``test_names``), the others pass.
+    cases when not among ``test_names``), the others pass. ``skipped`` and ``errored`` do the same for test
+    cases that end SKIPPED, or with status ERROR and no result (how a run with every kind of test case is
+    scripted: ``Outcome(result="FAILED", failing={...}, skipped={...}, errored={...})``).
     """
 
     result: str | None = "PASSED"
     status: str = "COMPLETED"
     failing: dict[str, str] = field(default_factory=dict)
     test_names: tuple[str, ...] = _DEFAULT_TEST_NAMES
+    skipped: dict[str, str] = field(default_factory=dict)
+    errored: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def all_test_names(self) -> list[str]:
+        """``test_names``, then the scripted test cases not among them (they exist too)."""
+        names = list(self.test_names)
+        for scripted in (self.failing, self.skipped, self.errored):
+            names += [name for name in scripted if name not in names]
+        return names
 
     @classmethod
     def named(cls, name: str, failing: dict[str, str] | None = None) -> Outcome:
@@ -115,6 +127,8 @@ class EmulatedTestCase:
     project_test_case_id: str
     final_result: str | None
     result_title: str | None
+    #: the status it ends with when not the run's (an errored test case: ERROR)
+    final_status: str | None = None
 
 
 @dataclass
@@ -265,9 +279,7 @@ class EmulatedProject:
                 outcome = self._next_outcomes.popleft()
             else:
                 outcome = self._plan_outcomes.get(plan["shortId"], self.default_outcome)
-            names = list(outcome.test_names)
-            names += [name for name in outcome.failing if name not in names]  # scripted failures exist
-            run = self._new_run(outcome, plan, body, names)
+            run = self._new_run(outcome, plan, body, outcome.all_test_names)
         return {"success": True, "run": self._started(run, with_plan=True)}
 
     def rerun(self, short_id: str, body: Any) -> dict[str, Any]:
@@ -315,7 +327,9 @@ class EmulatedProject:
             cases = []
             for case in run.test_cases:
                 case_result = case.final_result if finished else None
-                if run.outcome.status in ("ERROR", "CANCELLED") and finished:
+                if case.final_status is not None and finished:
+                    case_status = case.final_status
+                elif run.outcome.status in ("ERROR", "CANCELLED") and finished:
                     case_status = run.outcome.status if case_result != "PASSED" else "COMPLETED"
                 else:
                     case_status = "COMPLETED" if finished else ("RUNNING" if run.polls > 1 else "INITIATED")
@@ -366,8 +380,13 @@ class EmulatedProject:
         short_id = f"r{self._counter:05d}"
         cases = []
         for i, name in enumerate(names):
+            final_status = None
             if name in outcome.failing:
                 final, title = "FAILED", outcome.failing[name]
+            elif name in outcome.skipped:
+                final, title = "SKIPPED", outcome.skipped[name]
+            elif name in outcome.errored:
+                final, title, final_status = None, outcome.errored[name], "ERROR"
             elif outcome.result == "SKIPPED":
                 final, title = "SKIPPED", "Skipped: a dependency did not run"
             elif outcome.status in ("ERROR", "CANCELLED") and i == len(names) - 1:
@@ -382,6 +401,7 @@ class EmulatedProject:
                     project_test_case_id=str(uuid.uuid5(uuid.NAMESPACE_URL, f"qatech-emulator/{name}")),
                     final_result=final,
                     result_title=title,
+                    final_status=final_status,
                 )
             )
         run = EmulatedRun(
