@@ -23,11 +23,13 @@ import sys
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from qatech_orchestration.cli_reports import ReportFiles, add_report_flags
 from qatech_orchestration.client import QATechClient
 from qatech_orchestration.defaults import DEFAULT_BASE_URL
 from qatech_orchestration.errors import QATechError, QATechValidationError, QATechWaitTimeout
 from qatech_orchestration.models import RunStatus, StartedRun
-from qatech_orchestration.outcome import judge_run, run_summary
+from qatech_orchestration.outcome import run_summary
+from qatech_orchestration.report import build_report
 from qatech_orchestration.request_model import START_RUN
 from qatech_orchestration.validation import check_positive_number
 
@@ -157,6 +159,7 @@ def build_parser() -> argparse.ArgumentParser:
     start = sub.add_parser("start", help="start a run (POST /run)")
     _add_start_run_flags(start)
     _add_wait_flags(start, optional=True)
+    add_report_flags(start)
 
     status = sub.add_parser("status", help="print a run's status (GET /run/{shortId})")
     status.add_argument("short_id")
@@ -173,10 +176,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     rerun.add_argument("--test-case-id", dest="project_test_case_ids", action="append", help="UUID")
     _add_wait_flags(rerun, optional=True)
+    add_report_flags(rerun)
 
     wait = sub.add_parser("wait", help="wait for a run and exit by its result")
     wait.add_argument("short_id")
     _add_wait_flags(wait, optional=False)
+    add_report_flags(wait)
     return parser
 
 
@@ -212,30 +217,56 @@ class _Printer:
         return code
 
 
-def _wait(client: QATechClient, run_id: str, url: str | None, args: argparse.Namespace, out: _Printer) -> int:
-    status = client.wait_for_run(run_id, poll_interval=args.poll_interval, timeout=args.timeout, run_url=url)
+def _wait(
+    client: QATechClient, run_id: str, url: str | None, args: argparse.Namespace, out: _Printer, files: ReportFiles
+) -> int:
+    last: list[RunStatus] = []  # the last status read: what the report of a timed-out wait lists
+    try:
+        status = client.wait_for_run(
+            run_id, poll_interval=args.poll_interval, timeout=args.timeout, run_url=url, on_poll=last.append
+        )
+    except QATechError as exc:
+        files.interrupted(run_id, url, last[-1] if last else None, exc)
+        raise
     out.status(status)
-    outcome = judge_run(status, fail_on_skipped=args.fail_on_skipped)
-    return out.finish(EXIT_OK if outcome.ok else EXIT_FAILED, outcome.message)
+    report = build_report(status, fail_on_skipped=args.fail_on_skipped, test_plan=files.test_plan)
+    files.finished(report)
+    return out.finish(EXIT_OK if report.ok else EXIT_FAILED, report.verdict)
+
+
+def _started(start: Callable[[], StartedRun], out: _Printer, files: ReportFiles) -> StartedRun:
+    try:
+        run = start()
+    except QATechError:
+        files.not_started()
+        raise
+    out.started(run)
+    files.started(run)
+    return run
 
 
 def _run(args: argparse.Namespace, out: _Printer) -> int:
     token = os.environ.get("QATECH_API_TOKEN", "")
     if not token:
         raise QATechValidationError("set the QATECH_API_TOKEN environment variable", field="QATECH_API_TOKEN")
+    files = ReportFiles(args)
+    files.check()
     client = QATechClient(token, base_url=args.base_url, project_short_id=args.project_short_id)
     if args.command == "start":
-        run = client.start_run(**_start_run_values(args))
-        out.started(run)
-        return _wait(client, run.short_id, run.url, args, out) if args.wait else out.finish(EXIT_OK)
+        values = _start_run_values(args)
+        run = _started(lambda: client.start_run(**values), out, files)
+        return _wait(client, run.short_id, run.url, args, out, files) if args.wait else out.finish(EXIT_OK)
     if args.command == "rerun":
-        run = client.rerun(
-            args.short_id, failed_only=args.failed_only, project_test_case_ids=args.project_test_case_ids
+        run = _started(
+            lambda: client.rerun(
+                args.short_id, failed_only=args.failed_only, project_test_case_ids=args.project_test_case_ids
+            ),
+            out,
+            files,
         )
-        out.started(run)
-        return _wait(client, run.short_id, run.url, args, out) if args.wait else out.finish(EXIT_OK)
+        return _wait(client, run.short_id, run.url, args, out, files) if args.wait else out.finish(EXIT_OK)
     if args.command == "wait":
-        return _wait(client, args.short_id, None, args, out)
+        return _wait(client, args.short_id, None, args, out, files)
     out.status(client.get_run(args.short_id, test_cases=args.test_cases))
     return out.finish(EXIT_OK)
 
