@@ -9,8 +9,8 @@ from typing import TYPE_CHECKING, Any
 
 from airflow_provider.version_compat import AirflowException, AirflowFailException, Context
 from qatech_orchestration.errors import QATechError, QATechRunFailed, QATechWaitTimeout
-from qatech_orchestration.models import RunStatus
-from qatech_orchestration.outcome import judge_run
+from qatech_orchestration.models import RunStatus, TestPlan
+from qatech_orchestration.report import MAX_LISTED, MAX_TEXT, build_report
 
 if TYPE_CHECKING:
     from qatech_orchestration.client import QATechClient
@@ -25,6 +25,8 @@ XCOM_RUN_ID = "run_id"
 XCOM_RUN_URL = "run_url"
 XCOM_RUN_STATUS = "run_status"
 XCOM_RUN_RESULT = "run_result"
+#: A small summary of the finished run (see :func:`finish`), for a downstream task's message.
+XCOM_RUN_SUMMARY = "run_summary"
 
 
 def rendered_optional(value: Any) -> str | None:
@@ -81,19 +83,35 @@ def push_status(context: Context, status: RunStatus) -> None:
         ti.xcom_push(key=XCOM_RUN_RESULT, value=status.result)
 
 
-def finish(context: Context, status: RunStatus, *, fail_on_skipped: bool, task_log: TaskLog = log) -> None:
-    """Push the final status and result, then succeed, warn (skipped) or raise.
+def finish(
+    context: Context,
+    status: RunStatus,
+    *,
+    fail_on_skipped: bool,
+    task_log: TaskLog = log,
+    counts: dict[str, int] | None = None,
+    test_plan: TestPlan | None = None,
+) -> None:
+    """Push the final status, result and ``run_summary``, log the summary, then succeed, warn (skipped) or
+    raise (after pushing: a downstream ``trigger_rule="all_done"`` task reads them from a failed task too).
 
-    ``task_log`` is the task's own logger, so the verdict lands in the task log users read.
+    ``task_log`` is the task's own logger, so the summary and verdict land in the task log users read: the
+    counts and the run URL, then one line per test case that did not pass. ``run_summary`` is
+    :meth:`~qatech_orchestration.report.RunReport.summary` bounded to 20 test cases and 300 characters per
+    text (``failing_test_cases_omitted`` says how many more did not pass). ``counts`` are the run's when
+    ``status`` lists only some test cases (a trigger event).
     """
     push_status(context, status)
-    outcome = judge_run(status, fail_on_skipped=fail_on_skipped)
-    if not outcome.ok:
-        raise AirflowException(outcome.message)
-    if outcome.warning:
-        task_log.warning(outcome.warning)
+    report = build_report(status, fail_on_skipped=fail_on_skipped, counts=counts, test_plan=test_plan)
+    context["ti"].xcom_push(key=XCOM_RUN_SUMMARY, value=report.summary(max_cases=MAX_LISTED, max_text=MAX_TEXT))
+    for line in report.log_lines():
+        task_log.info(line)
+    if not report.ok:
+        raise AirflowException(report.verdict)
+    if report.warning:
+        task_log.warning(report.warning)
     else:
-        task_log.info(outcome.message)
+        task_log.info(report.verdict)
 
 
 def finish_from_event(
@@ -117,12 +135,13 @@ def finish_from_event(
     if kind == "terminal":
         data = event["run"]
         status = RunStatus.from_dict(data)
+        counts = data.get("counts")  # the event lists the test cases that did not pass, not the passed ones
         if reread is not None and data.get("unsuccessful_total", 0) > len(data.get("test_cases", ())):
             try:
-                status = replace(reread(short_id), url=status.url)
+                status, counts = replace(reread(short_id), url=status.url), None
             except QATechError as exc:  # the verdict is known; the full list is a convenience
                 task_log.warning(f"Could not read every test case of QA.tech run {short_id} ({exc}); listing some")
-        finish(context, status, fail_on_skipped=fail_on_skipped, task_log=task_log)
+        finish(context, status, fail_on_skipped=fail_on_skipped, task_log=task_log, counts=counts)
         return short_id
     if kind == "timeout":
         raise AirflowException(

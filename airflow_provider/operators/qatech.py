@@ -33,7 +33,7 @@ from qatech_orchestration.request_model import RERUN, START_RUN
 if TYPE_CHECKING:
     from airflow_provider.hooks.qatech import QATechHook
     from qatech_orchestration.client import QATechClient
-    from qatech_orchestration.models import ApplicationOverride, RunStatus, SlackNotification, StartedRun
+    from qatech_orchestration.models import ApplicationOverride, RunStatus, SlackNotification, StartedRun, TestPlan
 
 
 class _QATechRunOperator(BaseOperator):
@@ -104,15 +104,14 @@ class _QATechRunOperator(BaseOperator):
         elif resumed.action is Resume.RERUN_FAILED:
             self.log.info("QA.tech rerun %s of the earlier try's failed test cases: %s", run.short_id, run.url)
         if resumed.action is Resume.ALREADY_PASSED and resumed.status is not None:
-            self._finish(context, resumed.status, run.url)
+            self._finish(context, resumed.status, run.url, run.test_plan)
         elif self.wait_for_completion:
-            self._wait(context, client, run.short_id, run.url, resumed.status)
+            self._wait(context, client, run, resumed.status)
         store.clear()
         return run.short_id
 
-    def _wait(
-        self, context: Context, client: QATechClient, short_id: str, url: str, known: RunStatus | None = None
-    ) -> None:
+    def _wait(self, context: Context, client: QATechClient, run: StartedRun, known: RunStatus | None = None) -> None:
+        short_id, url = run.short_id, run.url
         try:
             if self.deferrable:
                 status = known or first_look(client, short_id, url, self.log)
@@ -126,15 +125,15 @@ class _QATechRunOperator(BaseOperator):
                 )  # fmt: skip
         except QATechError as exc:
             raise to_airflow_exception(exc) from None
-        self._finish(context, status, url)
+        self._finish(context, status, url, run.test_plan)
 
     def _read_all(self, short_id: str) -> RunStatus:
         return self.hook.client.get_run(short_id, test_cases="all")
 
-    def _finish(self, context: Context, status: RunStatus, url: str) -> None:
+    def _finish(self, context: Context, status: RunStatus, url: str, test_plan: TestPlan | None = None) -> None:
         if not status.url:
             status = replace(status, url=url)
-        finish(context, status, fail_on_skipped=self.fail_on_skipped, task_log=self.log)
+        finish(context, status, fail_on_skipped=self.fail_on_skipped, task_log=self.log, test_plan=test_plan)
 
     def _defer(self, short_id: str, url: str) -> None:
         from airflow_provider.triggers.qatech import QATechRunTrigger
