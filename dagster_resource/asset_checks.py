@@ -19,7 +19,7 @@ from dagster import (
 )
 
 from dagster_resource.core_logs import core_logs_to
-from dagster_resource.metadata import first_run_metadata, run_status_metadata, started_run_metadata
+from dagster_resource.metadata import first_run_metadata, report_metadata, started_run_metadata
 from dagster_resource.ops import failure_from_error
 from dagster_resource.run_record import earlier_started_run, record_started_run
 from qatech_orchestration.durable import resume_or_start
@@ -27,6 +27,7 @@ from qatech_orchestration.errors import QATechError, QATechWaitTimeout
 from qatech_orchestration.models import StartedRun
 from qatech_orchestration.outcome import judge_run
 from qatech_orchestration.progress import ProgressLog
+from qatech_orchestration.report import build_report
 from qatech_orchestration.request_builder import build_start_run_body
 from qatech_orchestration.request_model import StartRunFields
 
@@ -57,11 +58,11 @@ def build_qatech_asset_check(
     The request fields are those of :func:`qatech_orchestration.build_start_run_body`; they are validated
     now, when the definitions load, so a typo fails ``dagster definitions validate`` instead of a run.
 
-    The result's metadata: run URL and short ID, status, result, test case counts, and the failing test
-    cases with their ``resultTitle``. A blocking check (the default) with severity ERROR keeps downstream
-    assets from materializing when the app is broken. With ``rerun_failed_once``, failed test cases are rerun
-    once and the rerun decides. API errors and a wait timeout fail the check with a clear message (and the
-    run URL once a run exists).
+    The result's metadata: run URL and short ID, status, result, test case counts, a ``test_cases`` table
+    (name, result, ``resultTitle``; with a schema) and a Markdown ``summary``. A blocking check (the
+    default) with severity ERROR keeps downstream assets from materializing when the app is broken. With
+    ``rerun_failed_once``, failed test cases are rerun once and the rerun decides. API errors and a wait
+    timeout fail the check with a clear message (and the run URL once a run exists).
 
     Durable: the run is recorded in the event log as soon as it starts. A retry of the check's step (its
     ``retry_policy``, or "re-execute from failure") re-attaches to that run while it is still going, or
@@ -125,6 +126,7 @@ def build_qatech_asset_check(
                 fail_on_skipped=fail_on_skipped,
             )
             run = resumed.run
+            test_plan = run.test_plan  # a rerun's answer names no plan: the first run's is the rerun's
             status = resumed.status
             if status is None or not status.is_terminal:
                 status = client.wait_for_run(
@@ -153,7 +155,7 @@ def build_qatech_asset_check(
         outcome = judge_run(status, fail_on_skipped=fail_on_skipped)
         if outcome.warning:
             context.log.warning(outcome.warning)
-        metadata = run_status_metadata(status)
+        metadata = report_metadata(build_report(status, test_plan=test_plan, outcome=outcome))
         metadata["run_url"] = MetadataValue.url(run.url)
         metadata["test_count"] = run.test_count
         if first is not status:  # rerun_failed_once: the rerun decides; the first run's totals stay visible

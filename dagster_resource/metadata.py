@@ -1,13 +1,34 @@
-"""Dagster metadata for QA.tech runs (what the UI shows next to an op output, a failure or a check)."""
+"""Dagster metadata for QA.tech runs (what the UI shows next to an op output, a failure or a check).
+
+A finished run's metadata is drawn from the core's :class:`~qatech_orchestration.report.RunReport`: the run
+URL, status, result and counts, a ``test_cases`` table (name, result, title; with a ``TableSchema``) and a
+Markdown ``summary``. Both are bounded for runs with many test cases (at most :data:`MAX_TABLE_ROWS` rows and
+:data:`MAX_TABLE_TEXT` characters per cell, those that did not pass first): a last row says how many were
+left out.
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
-from dagster import MetadataValue
+from dagster import MetadataValue, TableColumn, TableRecord, TableSchema
 
-from qatech_orchestration.models import RunStatus, StartedRun
-from qatech_orchestration.outcome import run_summary
+from qatech_orchestration.markdown import markdown_summary
+from qatech_orchestration.models import RunStatus, StartedRun, TestPlan
+from qatech_orchestration.outcome import RunOutcome
+from qatech_orchestration.report import RunReport, build_report, shorten
+
+#: Bounds of the ``test_cases`` table and the Markdown summary.
+MAX_TABLE_ROWS = 100
+MAX_TABLE_TEXT = 300
+
+TEST_CASES_SCHEMA = TableSchema(
+    columns=[
+        TableColumn("name", "string", description="The QA.tech test case"),
+        TableColumn("result", "string", description="PASSED, FAILED, SKIPPED, ERROR or NOT FINISHED"),
+        TableColumn("title", "string", description="QA.tech's resultTitle: why it passed or failed"),
+    ]
+)
 
 
 def started_run_metadata(run: StartedRun) -> dict[str, Any]:
@@ -22,42 +43,70 @@ def started_run_metadata(run: StartedRun) -> dict[str, Any]:
     return metadata
 
 
-def run_status_metadata(status: RunStatus) -> dict[str, Any]:
-    summary = run_summary(status)
-    metadata: dict[str, Any] = {
-        "run_short_id": status.short_id,
-        "status": status.status,
-        "result": status.result or "",
-        "test_cases_total": summary["test_cases_total"],
-        "test_cases_passed": summary["test_cases_passed"],
-        "test_cases_failed": summary["test_cases_failed"],
-        "test_cases_skipped": summary["test_cases_skipped"],
-    }
-    if status.url:
-        metadata["run_url"] = MetadataValue.url(status.url)
-    failing = summary["failing_test_cases"]
-    if failing:
-        rows = "\n".join(
-            f"| {_cell(c['name'])} | {c['result'] or 'not finished'} | {_cell(c['result_title'] or '')} |"
-            for c in failing
+def test_cases_table(report: RunReport) -> MetadataValue:
+    """The test cases as a table (those that did not pass first), at most :data:`MAX_TABLE_ROWS` rows."""
+    rows = [
+        TableRecord(
+            {
+                "name": shorten(case.name, MAX_TABLE_TEXT) or "",
+                "result": case.label,
+                "title": shorten(case.title, MAX_TABLE_TEXT) or "",
+            }
         )
+        for case in report.by_severity()[:MAX_TABLE_ROWS]
+    ]
+    left_out = report.counts.total - len(rows)
+    if left_out > 0:
+        rows.append(TableRecord({"name": f"... and {left_out} more", "result": "", "title": "not shown"}))
+    return MetadataValue.table(records=rows, schema=TEST_CASES_SCHEMA)
+
+
+def report_metadata(report: RunReport) -> dict[str, Any]:
+    """Metadata of a run's report: state, counts, the ``test_cases`` table, the Markdown ``summary``."""
+    counts = report.counts.as_dict()
+    metadata: dict[str, Any] = {
+        "run_short_id": report.run_short_id,
+        "status": report.status,
+        "result": report.result or "",
+        **{f"test_cases_{name}": count for name, count in counts.items()},
+        "test_cases": test_cases_table(report),
+        "summary": MetadataValue.md(markdown_summary(report, max_rows=MAX_TABLE_ROWS, max_text=MAX_TABLE_TEXT)),
+    }
+    if report.run_url:
+        metadata["run_url"] = MetadataValue.url(report.run_url)
+    if report.test_plan is not None:
+        metadata["test_plan"] = f"{report.test_plan.name} ({report.test_plan.short_id})"
+    unsuccessful = report.unsuccessful[:MAX_TABLE_ROWS]
+    if unsuccessful:  # kept from before the table: a Markdown list of what did not pass
+        rows = "\n".join(f"| {_cell(c.name)} | {c.label} | {_cell(c.title or '')} |" for c in unsuccessful)
         metadata["failing_test_cases"] = MetadataValue.md(
             f"| Test case | Result | Result title |\n|---|---|---|\n{rows}"
         )
     return metadata
 
 
+def run_status_metadata(
+    status: RunStatus,
+    *,
+    fail_on_skipped: bool = False,
+    test_plan: TestPlan | None = None,
+    outcome: RunOutcome | None = None,
+) -> dict[str, Any]:
+    """:func:`report_metadata` of the report of ``status`` (see :func:`~qatech_orchestration.report.build_report`)."""
+    return report_metadata(build_report(status, fail_on_skipped=fail_on_skipped, test_plan=test_plan, outcome=outcome))
+
+
 def first_run_metadata(first: RunStatus) -> dict[str, Any]:
     """The first run's result and totals, beside a rerun's own (which counts only the cases it reran)."""
-    summary = run_summary(first)
+    counts = first.counts()
     metadata: dict[str, Any] = {
         "first_run_short_id": first.short_id,
         "first_run_result": first.result or first.status,
     }
-    for key in ("total", "passed", "failed", "skipped"):
-        metadata[f"first_run_test_cases_{key}"] = summary[f"test_cases_{key}"]
+    for key, count in counts.items():
+        metadata[f"first_run_test_cases_{key}"] = count
     return metadata
 
 
 def _cell(text: str) -> str:
-    return text.replace("|", "\\|").replace("\n", " ")
+    return (shorten(" ".join(text.split()), MAX_TABLE_TEXT) or "").replace("|", "\\|")

@@ -12,11 +12,12 @@ from dagster import Config, Failure, In, Nothing, OpDefinition, OpExecutionConte
 from pydantic import Field
 
 from dagster_resource.core_logs import core_logs_to
-from dagster_resource.metadata import run_status_metadata, started_run_metadata
+from dagster_resource.metadata import report_metadata, run_status_metadata, started_run_metadata
 from qatech_orchestration.errors import QATechError, QATechRunFailed
 from qatech_orchestration.models import RunStatus
-from qatech_orchestration.outcome import raise_for_outcome, run_summary
+from qatech_orchestration.outcome import RunOutcome, raise_for_outcome
 from qatech_orchestration.progress import ProgressLog
+from qatech_orchestration.report import build_report
 from qatech_orchestration.request_model import RERUN, START_RUN
 
 KIND_TAGS = {"dagster/kind/qatech": ""}
@@ -61,8 +62,8 @@ class QATechRerunConfig(Config):
 def failure_from_error(exc: QATechError, run_url: str | None = None) -> Failure:
     """A Dagster ``Failure`` for a core error: its message, and the run's URL and state where known."""
     metadata: dict[str, Any] = {}
-    if isinstance(exc, QATechRunFailed):
-        metadata = run_status_metadata(exc.status)
+    if isinstance(exc, QATechRunFailed):  # the verdict is made: the table and summary say why
+        metadata = run_status_metadata(exc.status, outcome=RunOutcome(False, exc.message))
     url = exc.run_url or run_url
     if url:
         from dagster import MetadataValue
@@ -137,8 +138,9 @@ def build_qatech_start_run_op(name: str = "qatech_start_run_op", resource_key: s
 
 
 def build_qatech_wait_for_run_op(name: str = "qatech_wait_for_run_op", resource_key: str = "qatech") -> OpDefinition:
-    """An op that waits for a run and outputs its final status (a dict); a run that did not pass raises
-    ``Failure`` with the run URL, status, result and failing test cases.
+    """An op that waits for a run and outputs its final status (a dict, :func:`qatech_orchestration.run_summary`'s
+    keys); a run that did not pass raises ``Failure`` with the run URL, status, result and failing test cases.
+    Both carry the ``test_cases`` table (name, result, title) and a Markdown ``summary`` as metadata.
 
     Its config is :class:`QATechWaitConfig`; its input the run short ID. ``qatech_wait_for_run_op`` is
     this op with the default name and resource key.
@@ -173,7 +175,8 @@ def build_qatech_wait_for_run_op(name: str = "qatech_wait_for_run_op", resource_
                 raise failure_from_error(exc, url) from None
         if outcome.warning:
             context.log.warning(outcome.warning)
-        yield Output(run_summary(status), metadata=run_status_metadata(status))
+        report = build_report(status, fail_on_skipped=config.fail_on_skipped, outcome=outcome)
+        yield Output(report.summary(), metadata=report_metadata(report))
 
     return _wait
 
