@@ -2,6 +2,8 @@
 
 refresh_dashboard_data -> start_qa (templated preview URL) -> wait_for_qa (sensor)
     wait_for_qa fails -> rerun_failed_once (deflaking) ; publish runs if either passed.
+    report_qa_results runs whatever happened (trigger_rule="all_done"): it templates the ``run_summary``
+    XCom that the sensor and the rerun push (also when they fail) into a message for the team.
 """
 
 from __future__ import annotations
@@ -36,6 +38,32 @@ def publish(ti: object, **_: object) -> str:
     verified_by = rerun_id or short_id
     print(f"Publishing: QA.tech run {verified_by} passed (first run {short_id})")
     return str(verified_by)
+
+
+#: The team's message: each QA.tech run's verdict, counts and link, and the test cases that did not pass.
+#: ``run_summary`` is small and bounded (at most 20 test cases listed; ``failing_test_cases_omitted`` says how
+#: many more), so it fits a Slack message or a ticket; a task that did not run (skipped) pushed none.
+QA_REPORT = """\
+{%- for task_id in ["wait_for_qa", "rerun_failed_once"] %}
+{%- set s = ti.xcom_pull(task_ids=task_id, key="run_summary") %}
+{%- if s %}
+{{ "PASSED" if s.ok else "FAILED" }}: QA.tech run {{ s.run_short_id }} ({{ task_id }}) {{ s.status }}/{{ s.result }}, \
+{{ s.test_cases_passed }} of {{ s.test_cases_total }} test cases passed: {{ s.run_url }}
+{%- for case in s.failing_test_cases %}
+  - {{ case.name }}: {{ case.result_title or case.result or case.status }}
+{%- endfor %}
+{%- if s.failing_test_cases_omitted %}
+  - ... and {{ s.failing_test_cases_omitted }} more
+{%- endif %}
+{%- endif %}
+{%- endfor %}"""
+
+
+def send_qa_report(message: str, **_: object) -> str:
+    """Stands in for the team's channel (a Slack webhook, a ticket): here the message goes to the task log."""
+    message = message.strip()  # the template leaves a line break where each run's part begins
+    print(f"Message to #dashboards-qa:\n{message}")
+    return message
 
 
 with DAG(
@@ -82,5 +110,13 @@ with DAG(
 
     publish_task = PythonOperator(task_id="publish", python_callable=publish, trigger_rule="one_success")
 
+    report_qa_results = PythonOperator(
+        task_id="report_qa_results",
+        python_callable=send_qa_report,
+        op_kwargs={"message": QA_REPORT},  # op_kwargs are templated
+        trigger_rule="all_done",  # also, and above all, when QA failed
+    )
+
     etl >> start_qa >> wait_for_qa >> rerun_failed_once
     [wait_for_qa, rerun_failed_once] >> publish_task
+    [wait_for_qa, rerun_failed_once] >> report_qa_results

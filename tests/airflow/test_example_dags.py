@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -13,8 +14,22 @@ import pytest
 from qatech_orchestration.emulator import QATechEmulator
 from tests.airflow.conftest import AIRFLOW_3, AIRFLOW_VERSION_INFO, dagbag_class, run_dag, task_states
 from tests.conftest import TOKEN
+from tests.mixed_run import ERRORED, FAILURES, MIXED, SKIPPED
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "example_dags"
+
+
+def _qa_message(output: str) -> list[str]:
+    """The lines of the message ``report_qa_results`` sent (printed into its task log)."""
+    lines = output.splitlines()
+    start = next(i for i, line in enumerate(lines) if "Message to #dashboards-qa:" in line) + 1
+    message = []
+    for line in lines[start:]:
+        text = line.split("] ", 1)[-1] if line.startswith("[") else line  # Airflow 2 prefixes log lines
+        if not (text.startswith(("PASSED: ", "FAILED: ", "  - "))):
+            break
+        message.append(text)
+    return message
 
 
 @pytest.fixture
@@ -39,30 +54,59 @@ def test_nightly_defers_and_passes(example_dags: dict[str, Any], emulator: QATec
     assert emulator.requests_to("start_run")[0].body["notifications"][0]["notifyOn"] == "failure"
 
 
-def test_post_etl_passes_and_publishes(example_dags: dict[str, Any], emulator: QATechEmulator) -> None:
+def test_post_etl_passes_and_publishes(
+    example_dags: dict[str, Any], emulator: QATechEmulator, task_output: Callable[[], str]
+) -> None:
     dagrun = run_dag(example_dags["qatech_post_etl"])
     states = task_states(dagrun)
     assert states["publish"] == "success" and states["wait_for_qa"] == "success"
-    assert states["rerun_failed_once"] == "skipped"
+    assert states["rerun_failed_once"] == "skipped" and states["report_qa_results"] == "success"
+    (run,) = emulator.project.runs.values()
+    message = _qa_message(task_output())
+    assert message == [f"PASSED: QA.tech run {run.short_id} (wait_for_qa) COMPLETED/PASSED, 3 of 3 test cases passed: "
+                       f"{run.url}"]  # fmt: skip
     body = emulator.requests_to("start_run")[0].body
     assert body["applications"][0]["environment"]["url"] == "https://pr-482.dashboards.example.com"
     assert body["applications"][0]["environment"]["name"].startswith("ETL manual__20")
 
 
-def test_post_etl_reruns_a_flaky_failure_once(example_dags: dict[str, Any], emulator: QATechEmulator) -> None:
+def test_post_etl_reruns_a_flaky_failure_once(
+    example_dags: dict[str, Any], emulator: QATechEmulator, task_output: Callable[[], str]
+) -> None:
     emulator.script_outcome("FAILED", failing={"Export report as CSV": "Timed out waiting for download"})
     dagrun = run_dag(example_dags["qatech_post_etl"])
     states = task_states(dagrun)
     assert states["wait_for_qa"] == "failed"
     assert states["rerun_failed_once"] == "success" and states["publish"] == "success"
+    assert states["report_qa_results"] == "success"
     assert len(emulator.requests_to("rerun")) == 1
+    first, rerun = emulator.project.runs.values()
+    assert _qa_message(task_output()) == [
+        f"FAILED: QA.tech run {first.short_id} (wait_for_qa) COMPLETED/FAILED, 2 of 3 test cases passed: {first.url}",
+        "  - Export report as CSV: Timed out waiting for download",
+        f"PASSED: QA.tech run {rerun.short_id} (rerun_failed_once) COMPLETED/PASSED, 1 of 1 test cases passed: "
+        f"{rerun.url}",
+    ]
 
 
-def test_post_etl_does_not_publish_a_broken_app(example_dags: dict[str, Any], emulator: QATechEmulator) -> None:
-    emulator.script_outcome("FAILED", times=2)
+def test_post_etl_does_not_publish_a_broken_app_and_says_why(
+    example_dags: dict[str, Any], emulator: QATechEmulator, task_output: Callable[[], str]
+) -> None:
+    """Issue 22's acceptance run: the message a downstream all_done task templates names both failures."""
+    emulator.script_outcome(MIXED, times=2)
     dagrun = run_dag(example_dags["qatech_post_etl"])
     states = task_states(dagrun)
     assert states["rerun_failed_once"] == "failed" and states["publish"] == "upstream_failed"
+    assert states["report_qa_results"] == "success"
+    first, rerun = emulator.project.runs.values()
+    message = _qa_message(task_output())
+    assert message[0] == (
+        f"FAILED: QA.tech run {first.short_id} (wait_for_qa) COMPLETED/FAILED, 3 of 7 test cases passed: {first.url}"
+    )
+    assert message[1:5] == [f"  - {name}: {title}" for name, title in [*FAILURES.items(), *ERRORED.items(),
+                                                                        *SKIPPED.items()]]  # fmt: skip
+    assert message[5].startswith(f"FAILED: QA.tech run {rerun.short_id} (rerun_failed_once)")
+    assert TOKEN not in "\n".join(message)
 
 
 def test_ci_triggered_sends_git_context(example_dags: dict[str, Any], emulator: QATechEmulator) -> None:
