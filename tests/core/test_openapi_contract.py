@@ -7,6 +7,7 @@ import pytest
 
 from qatech_orchestration import QATechClient, build_rerun_body, build_start_run_body
 from qatech_orchestration.emulator import QATechEmulator
+from tests.mixed_run import MIXED
 from tests.openapi import request_schema, response_schema, schema_for, validate
 
 
@@ -23,12 +24,13 @@ def test_schema_helper_rejects_what_the_spec_rejects() -> None:
         )
 
 
-@pytest.mark.parametrize("outcome", ["PASSED", "FAILED", "SKIPPED", "ERROR", "CANCELLED"])
+@pytest.mark.parametrize("outcome", ["PASSED", "FAILED", "SKIPPED", "ERROR", "CANCELLED", "MIXED"])
 @pytest.mark.parametrize("test_cases", [None, "failed", "all"])
 def test_emulator_answers_validate_against_the_spec(
     outcome: str, test_cases: str | None, emulator: QATechEmulator, client: QATechClient
 ) -> None:
-    emulator.script_outcome(outcome, times=2)
+    # MIXED: a test case of every kind (skipped and errored ones too), as the results tests script it
+    emulator.script_outcome(MIXED if outcome == "MIXED" else outcome, times=2)
     body = build_start_run_body(
         test_plan_short_id="pln-smoke-tests_abc123",
         applications=[
