@@ -237,8 +237,8 @@ def _wait(
 def _started(start: Callable[[], StartedRun], out: _Printer, files: ReportFiles) -> StartedRun:
     try:
         run = start()
-    except QATechError:
-        files.not_started()
+    except QATechError as exc:
+        files.not_started(may_exist=exc.run_may_exist)
         raise
     out.started(run)
     files.started(run)

@@ -66,10 +66,11 @@ class ReportFiles:
         if not self.waits:
             self._markdown(started_markdown(run))
 
-    def not_started(self) -> None:
-        """A start or rerun that failed: ``run_created=false``, as QA.tech's action says."""
+    def not_started(self, *, may_exist: bool = False) -> None:
+        """A start or rerun that failed: ``run_created=false``, as QA.tech's action says; ``unknown`` when a
+        run may exist (a 5xx, an answer lost after sending: a workflow must not start another blindly)."""
         if self.reports:
-            self._outputs(github_actions.started_outputs(None))
+            self._outputs({"run_created": "unknown"} if may_exist else github_actions.started_outputs(None))
 
     def finished(self, report: RunReport) -> None:
         """The wait ended (a verdict, or the report of an interrupted wait): every file."""

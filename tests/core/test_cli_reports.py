@@ -6,7 +6,15 @@ from pathlib import Path
 
 import pytest
 
-from qatech_orchestration.cli import EXIT_API, EXIT_FAILED, EXIT_OK, EXIT_TIMEOUT, EXIT_USAGE, main
+from qatech_orchestration.cli import (
+    EXIT_API,
+    EXIT_FAILED,
+    EXIT_MAY_HAVE_STARTED,
+    EXIT_OK,
+    EXIT_TIMEOUT,
+    EXIT_USAGE,
+    main,
+)
 from qatech_orchestration.emulator import QATechEmulator
 from qatech_orchestration.github_actions import format_outputs
 from tests.conftest import TOKEN
@@ -151,6 +159,15 @@ def test_a_refused_start_sets_run_created_false(
     code, _, _ = _run(capsys, "start", "--wait")
     assert code == EXIT_API
     assert parse_github_output(github["output"].read_text()) == {"earlier_step": "1", "run_created": "false"}
+
+
+def test_a_start_whose_outcome_is_unknown_says_so(
+    github: dict[str, Path], emulator: QATechEmulator, capsys: pytest.CaptureFixture[str]
+) -> None:
+    emulator.inject_fault("start_run", status=502, message="Bad gateway")
+    code, _, _ = _run(capsys, "start", "--wait")
+    assert code == EXIT_MAY_HAVE_STARTED and len(emulator.requests_to("start_run")) == 1
+    assert parse_github_output(github["output"].read_text()) == {"earlier_step": "1", "run_created": "unknown"}
 
 
 @pytest.mark.parametrize(
