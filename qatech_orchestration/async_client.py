@@ -142,21 +142,17 @@ class AsyncQATechClient(ClientCore):
             short_id, poll_interval=poll_interval, timeout=timeout, run_url=run_url, policy=self.retry, log=log
         )
         while True:
+            read: RunStatus | QATechError
             try:
-                status = await self._get_run(short_id, test_cases, wait.deadline, ONE_ATTEMPT)
+                read = await self._get_run(short_id, test_cases, wait.deadline, ONE_ATTEMPT)
             except DeadlineReached:
                 raise wait.timed_out() from None
             except QATechError as exc:
-                pause = wait.failed(exc)
-            else:
-                status = wait.with_url(status)
-                wait.answered(status)
-                if on_poll is not None:
-                    on_poll(status)
-                if status.is_terminal:
-                    return status
-                pause = poll_interval
-            await asyncio.sleep(wait.pause(pause))
+                read = exc
+            after = wait.after(read, on_poll)
+            if isinstance(after, RunStatus):
+                return after
+            await asyncio.sleep(after)
 
     async def _get_run(
         self, short_id: str, test_cases: str | None, deadline: float | None, policy: RetryPolicy

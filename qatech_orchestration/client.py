@@ -206,21 +206,17 @@ class QATechClient(ClientCore):
             short_id, poll_interval=poll_interval, timeout=timeout, run_url=run_url, policy=self.retry, log=log
         )
         while True:
+            read: RunStatus | QATechError
             try:
-                status = self._get_run(short_id, test_cases, deadline=wait.deadline, policy=ONE_ATTEMPT)
+                read = self._get_run(short_id, test_cases, deadline=wait.deadline, policy=ONE_ATTEMPT)
             except DeadlineReached:
                 raise wait.timed_out() from None
             except QATechError as exc:
-                pause = wait.failed(exc)
-            else:
-                status = wait.with_url(status)
-                wait.answered(status)
-                if on_poll is not None:
-                    on_poll(status)
-                if status.is_terminal:
-                    return status
-                pause = poll_interval
-            self._sleep(wait.pause(pause))
+                read = exc
+            after = wait.after(read, on_poll)
+            if isinstance(after, RunStatus):
+                return after
+            self._sleep(after)
 
     # ------------------------------------------------------------------------------------------
     # Transport

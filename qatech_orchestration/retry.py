@@ -69,7 +69,9 @@ class RetryPolicy:
         """
         if retry_after is not None:
             return min(max(float(retry_after), 0.0), float(self.retry_after_max))
-        ceiling: float = min(self.backoff_factor * 2.0 ** (retry_number - 1), self.backoff_max)
+        # The exponent is capped: a wait through a long outage counts thousands of failed reads, and 2.0**1024
+        # overflows a float; 2**60 s is far beyond any backoff_max anyway.
+        ceiling: float = min(self.backoff_factor * 2.0 ** min(retry_number - 1, 60), self.backoff_max)
         return ceiling / 2 + random.uniform(0, ceiling / 2)
 
 

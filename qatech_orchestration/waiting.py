@@ -166,6 +166,19 @@ class RunWait:
             raise self.timed_out()
         return delay
 
+    def after(
+        self, read: RunStatus | QATechError, on_poll: Callable[[RunStatus], None] | None = None
+    ) -> float | RunStatus:
+        """What follows a read, for the transports' loops: the seconds to pause before the next read, or the
+        run's terminal status (with its URL). Raises what ends the wait (a definite error, a timeout)."""
+        if isinstance(read, QATechError):
+            return self.pause(self.failed(read))
+        status = self.with_url(read)
+        self.answered(status)
+        if on_poll is not None:
+            on_poll(status)
+        return status if status.is_terminal else self.pause(self.poll_interval)
+
     def pause(self, seconds: float) -> float:
         """``seconds`` cut at the deadline; :meth:`timed_out` is raised when no time is left."""
         remaining = self.deadline - self._clock()

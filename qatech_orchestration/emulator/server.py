@@ -121,6 +121,7 @@ class QATechEmulator:
         host_name, port_number = self._sock.getsockname()[:2]
         self.host = str(host_name)
         self.port = int(port_number)
+        self._polls_to_finish, self._default_outcome = polls_to_finish, default_outcome
         self.project = EmulatedProject(
             polls_to_finish=polls_to_finish,
             project_short_id=project_short_id,
@@ -209,11 +210,32 @@ class QATechEmulator:
         test_plan_short_id: str | None = None,
         failing: dict[str, str] | None = None,
         times: int = 1,
+        reads: int | None = None,
+        seconds: float | None = None,
     ) -> None:
         """Script the next ``times`` runs (or every run of ``test_plan_short_id``): ``PASSED``,
         ``FAILED`` (with ``failing={name: resultTitle}``), ``SKIPPED``, ``ERROR``, ``CANCELLED``,
-        ``NEVER`` (stays RUNNING) or an undocumented status string."""
-        self.project.script_outcome(outcome, test_plan_short_id=test_plan_short_id, failing=failing, times=times)
+        ``NEVER`` (stays RUNNING) or an undocumented status string; how long they take: ``reads`` status
+        reads or ``seconds`` (default: ``polls_to_finish`` reads)."""
+        self.project.script_outcome(
+            outcome, test_plan_short_id=test_plan_short_id, failing=failing, times=times, reads=reads, seconds=seconds
+        )
+
+    def reset(self) -> None:
+        """Forget every run, request, scripted outcome and fault, and end any outage: a new project, with
+        the settings this emulator was made with (a session's emulator, shared by its tests)."""
+        old = self.project
+        self.project = EmulatedProject(
+            polls_to_finish=self._polls_to_finish,
+            project_short_id=old.project_short_id,
+            test_plans=old.test_plans,
+            slack_channels=old.slack_channels,
+            default_outcome=self._default_outcome,
+            dashboard_url=old.dashboard_url,
+        )
+        self._hung_until = 0.0
+        if self._loop is not None and self._server is None:  # a refused outage: listen again now
+            asyncio.run_coroutine_threadsafe(self._listen_again(), self._loop).result(10)
 
     def inject_fault(self, endpoint: str, fault: Fault | None = None, **kwargs: Any) -> Fault:
         """Make ``start_run``, ``get_run`` or ``rerun`` misbehave; see :class:`Fault`."""

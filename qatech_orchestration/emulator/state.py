@@ -35,13 +35,17 @@ class Outcome:
     ``failing`` maps test case names to their ``resultTitle``; those cases fail (added to the run's test
     cases when not among ``test_names``), the others pass. ``skipped`` and ``errored`` do the same for test
     cases that end SKIPPED, or with status ERROR and no result (how a run with every kind of test case is
-    scripted: ``Outcome(result="FAILED", failing={...}, skipped={...}, errored={...})``).
+    scripted: ``Outcome(result="FAILED", failing={...}, skipped={...}, errored={...})``). How long the run
+    takes: ``reads`` status reads (the first says INITIATED, then RUNNING), or ``seconds`` after it started;
+    neither: the emulator's ``polls_to_finish``.
     """
 
     result: str | None = "PASSED"
     status: str = "COMPLETED"
     failing: dict[str, str] = field(default_factory=dict)
     test_names: tuple[str, ...] = _DEFAULT_TEST_NAMES
+    reads: int | None = None
+    seconds: float | None = None
     skipped: dict[str, str] = field(default_factory=dict)
     errored: dict[str, str] = field(default_factory=dict)
 
@@ -54,19 +58,24 @@ class Outcome:
         return names
 
     @classmethod
-    def named(cls, name: str, failing: dict[str, str] | None = None) -> Outcome:
+    def named(
+        cls,
+        name: str,
+        failing: dict[str, str] | None = None,
+        *,
+        reads: int | None = None,
+        seconds: float | None = None,
+    ) -> Outcome:
         """``PASSED``, ``FAILED``, ``SKIPPED``, ``ERROR``, ``CANCELLED``, ``NEVER`` or a custom status."""
         upper = name.upper()
         if upper in ("PASSED", "SKIPPED"):
-            return cls(result=upper)
+            return cls(result=upper, reads=reads, seconds=seconds)
         if upper == "FAILED":
-            return cls(
-                result="FAILED",
-                failing=failing or {"Export report as CSV": "Export button returned HTTP 500"},
-            )
+            failing = failing or {"Export report as CSV": "Export button returned HTTP 500"}
+            return cls(result="FAILED", failing=failing, reads=reads, seconds=seconds)
         if upper in ("ERROR", "CANCELLED"):
-            return cls(result=None, status=upper, failing=failing or {})
-        return cls(result=None, status=name)
+            return cls(result=None, status=upper, failing=failing or {}, reads=reads, seconds=seconds)
+        return cls(result=None, status=name, reads=reads, seconds=seconds)
 
 
 @dataclass
@@ -142,6 +151,7 @@ class EmulatedRun:
     request_body: dict[str, Any]
     polls: int = 0
     rerun_of: str | None = None
+    started: float = field(default_factory=time.monotonic)
 
 
 class EmulatedProject:
@@ -174,8 +184,15 @@ class EmulatedProject:
     # --- scripting -------------------------------------------------------------------------
 
     @staticmethod
-    def _as_outcome(outcome: str | Outcome, failing: dict[str, str] | None = None) -> Outcome:
-        return outcome if isinstance(outcome, Outcome) else Outcome.named(outcome, failing)
+    def _as_outcome(
+        outcome: str | Outcome,
+        failing: dict[str, str] | None = None,
+        reads: int | None = None,
+        seconds: float | None = None,
+    ) -> Outcome:
+        if isinstance(outcome, Outcome):
+            return outcome
+        return Outcome.named(outcome, failing, reads=reads, seconds=seconds)
 
     def script_outcome(
         self,
@@ -184,9 +201,12 @@ class EmulatedProject:
         test_plan_short_id: str | None = None,
         failing: dict[str, str] | None = None,
         times: int = 1,
+        reads: int | None = None,
+        seconds: float | None = None,
     ) -> None:
-        """Script how the next ``times`` runs end, or every run of ``test_plan_short_id``."""
-        value = self._as_outcome(outcome, failing)
+        """Script how the next ``times`` runs end, or every run of ``test_plan_short_id``, and how long they
+        take (``reads`` status reads, or ``seconds``)."""
+        value = self._as_outcome(outcome, failing, reads, seconds)
         with self._lock:
             if test_plan_short_id:
                 self._plan_outcomes[test_plan_short_id] = value
@@ -362,7 +382,11 @@ class EmulatedProject:
 
     def _state(self, run: EmulatedRun) -> tuple[str, str | None, bool]:
         outcome = run.outcome
-        if outcome.status == "NEVER" or run.polls < self.polls_to_finish:
+        if outcome.seconds is not None:
+            going = time.monotonic() - run.started < outcome.seconds
+        else:
+            going = run.polls < (outcome.reads if outcome.reads is not None else self.polls_to_finish)
+        if outcome.status == "NEVER" or going:
             return ("INITIATED" if run.polls <= 1 and outcome.status != "NEVER" else "RUNNING"), None, False
         if outcome.status not in TERMINAL:  # an undocumented status, kept for ever
             return outcome.status, outcome.result, False

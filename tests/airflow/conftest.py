@@ -96,38 +96,22 @@ def new_dag_id(prefix: str) -> str:
 
 
 def run_dag(dag: Any, run_conf: dict[str, Any] | None = None) -> Any:
-    """``dag.test()`` for a DAG built inside a test (Airflow 3 needs it stored first)."""
-    if AIRFLOW_3:
-        from airflow.dag_processing.bundles.manager import DagBundlesManager
+    """``dag.test()`` for a DAG built inside a test: the plugin's helper (``qatech_run_dag``), as users run it."""
+    from airflow_provider.testing import run_dag as run
 
-        DagBundlesManager().sync_bundles_to_db()
-        bag = dagbag_class()(dag_folder="/nonexistent", collect_dags=False)
-        bag.bag_dag(dag)
-        dagbag = dagbag_module()
-        if hasattr(dagbag, "sync_bag_to_db"):  # 3.1+
-            dagbag.sync_bag_to_db(bag, "dags-folder", None)
-        else:  # 3.0, which sets relative_fileloc only for DAGs it read from a file
-            dag.relative_fileloc = dag.relative_fileloc or dag.fileloc
-            bag.sync_to_db("dags-folder", None)
-    return dag.test(run_conf=run_conf)
-
-
-def dagbag_module() -> Any:
-    """Where this Airflow keeps ``DagBag``: ``airflow.dag_processing.dagbag`` since 3.2."""
-    import importlib
-
-    try:
-        return importlib.import_module("airflow.dag_processing.dagbag")
-    except ImportError:
-        return importlib.import_module("airflow.models.dagbag")
+    return run(dag, conf=run_conf)
 
 
 def dagbag_class() -> Any:
+    from airflow_provider.testing import dagbag_module
+
     return dagbag_module().DagBag
 
 
 def task_states(dagrun: Any) -> dict[str, str]:
-    return {ti.task_id: str(getattr(ti.state, "value", ti.state)) for ti in dagrun.get_task_instances()}
+    from airflow_provider.testing import task_states as states
+
+    return states(dagrun)
 
 
 def capture_task(dag_id: str, task_id: str, keys: tuple[str, ...] = ("return_value", "run_short_id", "run_id",

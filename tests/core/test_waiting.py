@@ -193,3 +193,12 @@ def test_an_unknown_status_is_warned_about_once() -> None:
     assert log.at("WARNING") == [
         "QA.tech run r00042 reports an unknown status 'PAUSED'; waiting on as if it were running."
     ]
+
+
+def test_a_long_outage_of_many_failed_reads_keeps_backing_off() -> None:
+    clock = Clock()
+    wait = _wait(clock, Lines(), poll_interval=5.0, timeout=86400.0)
+    for read in range(5000):  # hours of an outage at a 5 s poll: 2.0**4999 would overflow a float
+        delay = wait.failed(_refused())
+        assert 0 < delay <= 5.0 and (read < 3 or delay >= 2.5)
+        clock.now += delay
