@@ -52,6 +52,16 @@ def _family(pid: int) -> list[psutil.Process]:
         return []
 
 
+def kill_family(pid: int) -> list[int]:
+    """SIGKILL a process and all its descendants at once (a lost machine), and wait for them to end."""
+    family = _family(pid)
+    for member in family:
+        with suppress(psutil.NoSuchProcess):
+            member.kill()
+    psutil.wait_procs(family, timeout=30)
+    return [member.pid for member in family]
+
+
 class Components:
     """Named processes of one deployment, each in a process group of its own and writing to
     ``log_dir/<name>.log`` (appended to when the component is started again).

@@ -21,6 +21,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -100,6 +101,18 @@ class Postgres:
         """Rows of ``sql`` as text (``psql`` unaligned, tab-separated)."""
         out = self._client("psql", "-d", database, "-v", "ON_ERROR_STOP=1", "-At", "-F", "\t", "-c", sql).stdout
         return [line.split("\t") for line in out.splitlines() if line]
+
+    def values(self, database: str) -> Iterator[Any]:
+        """Every value of every row of every table (bytes as they are stored, e.g. zlib-compressed)."""
+        import psycopg2
+
+        with psycopg2.connect(host="127.0.0.1", port=self.port, user=self.user, dbname=database) as connection:
+            cursor = connection.cursor()
+            cursor.execute("SELECT tablename FROM pg_tables WHERE schemaname = 'public'")
+            for (table,) in cursor.fetchall():
+                cursor.execute(f'SELECT * FROM "{table}"')
+                for row in cursor.fetchall():
+                    yield from (value for value in row if value is not None)
 
     def dump(self, database: str) -> str:
         """``pg_dump`` of the whole database (schema and rows), as an operator would back it up."""
