@@ -67,17 +67,25 @@ class Components:
     ``log_dir/<name>.log`` (appended to when the component is started again).
 
     ``kill`` ends one component and every descendant (a Celery worker's task processes, a run worker's step
-    processes) the way a lost machine does; ``stop_all`` stops what is left by PID, SIGTERM first.
+    processes) the way a lost machine does; ``stop_all`` stops what is left by PID: its ``stop_signal``
+    (SIGTERM unless given) to each process group, SIGKILL after 30 s, then any descendant left.
     """
 
     def __init__(self, env: Mapping[str, str], log_dir: Path) -> None:
         self.env, self.log_dir = dict(env), log_dir
         self.processes: dict[str, subprocess.Popen[bytes]] = {}
+        self._stop_signals: dict[str, signal.Signals] = {}
         self._logs: dict[str, IO[bytes]] = {}
         self._ended: list[subprocess.Popen[bytes]] = []
         log_dir.mkdir(parents=True, exist_ok=True)
 
-    def start(self, name: str, command: list[str], env: Mapping[str, str] | None = None) -> subprocess.Popen[bytes]:
+    def start(
+        self,
+        name: str,
+        command: list[str],
+        env: Mapping[str, str] | None = None,
+        stop_signal: signal.Signals = signal.SIGTERM,
+    ) -> subprocess.Popen[bytes]:
         assert name not in self.processes or self.processes[name].poll() is not None, f"{name} is running"
         log = self._logs.get(name) or open(self.log_dir / f"{name}.log", "ab")  # noqa: SIM115 (closed in stop_all)
         self._logs[name] = log
@@ -87,6 +95,7 @@ class Components:
             command, env={**self.env, **(env or {})}, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
         )
         self.processes[name] = process
+        self._stop_signals[name] = stop_signal
         return process
 
     def kill(self, name: str, sig: signal.Signals = signal.SIGKILL) -> list[int]:
@@ -109,9 +118,9 @@ class Components:
     def stop_all(self) -> None:
         processes = list(self.processes.values())
         family = [member for process in processes for member in _family(process.pid)]
-        for process in processes:
+        for name, process in self.processes.items():
             with suppress(ProcessLookupError):
-                os.killpg(process.pid, signal.SIGTERM)
+                os.killpg(process.pid, self._stop_signals[name])
         for process in processes:
             try:
                 process.wait(timeout=30)

@@ -13,12 +13,13 @@ import getpass
 import os
 import pwd
 import shutil
+import signal
 import socket
 import subprocess
 import tempfile
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager, suppress
+from contextlib import closing, contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -106,8 +107,8 @@ class Postgres:
         """Every value of every row of every table (bytes as they are stored, e.g. zlib-compressed)."""
         import psycopg2
 
-        with psycopg2.connect(host="127.0.0.1", port=self.port, user=self.user, dbname=database) as connection:
-            cursor = connection.cursor()
+        with closing(psycopg2.connect(host="127.0.0.1", port=self.port, user=self.user, dbname=database)) as db:
+            cursor = db.cursor()
             cursor.execute("SELECT tablename FROM pg_tables WHERE schemaname = 'public'")
             for (table,) in cursor.fetchall():
                 cursor.execute(f'SELECT * FROM "{table}"')
@@ -172,6 +173,7 @@ def servers(log_dir: Path) -> Iterator[tuple[Postgres, Redis]]:
                 "-c", "listen_addresses=127.0.0.1", "-c", "unix_socket_directories=", "-c", "max_connections=300",
                 "-c", "fsync=off", "-c", "synchronous_commit=off", "-c", "full_page_writes=off",
             ]),
+            stop_signal=signal.SIGQUIT,  # immediate shutdown: no checkpoint for a cluster about to be deleted
         )  # fmt: skip
         components.start(
             "redis",
