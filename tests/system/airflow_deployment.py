@@ -84,6 +84,11 @@ class Deployment:
         """Every log file the components wrote (their own output and the task and trigger logs)."""
         return {str(p.relative_to(self.home)): p.read_text(errors="replace") for p in self.home.rglob("*.log")}
 
+    def add_qatech_connection(self, base_url: str, token: str) -> None:
+        """``qatech_default``, saved through the REST API as the UI's form saves it (the token encrypted)."""
+        connection = {"connection_id": "qatech_default", "conn_type": "qatech", "host": base_url, "password": token}
+        self.http.post(f"{self.api}/connections", json=connection, timeout=30).raise_for_status()
+
     def wait_for(self, what: str, check: Any, timeout: float, interval: float = 1.0) -> Any:
         return poll_until(what, check, timeout, interval, lambda: component_logs(self.home / "components"))
 

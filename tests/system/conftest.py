@@ -1,5 +1,6 @@
 """One Airflow 3.3 deployment shared by the Airflow system tests: starting its four components costs about a
-minute, so the example DAGs and the 100-wait DAG run in the same one, against one emulator."""
+minute, so the example DAGs and the 100-wait DAG run in the same one, against one emulator. One PostgreSQL
+cluster and one Redis server shared by the production-like tests (#18), a database per deployment."""
 
 from __future__ import annotations
 
@@ -38,13 +39,7 @@ def airflow(tmp_path_factory: pytest.TempPathFactory, system_emulator: QATechEmu
         shutil.copy(example, dags / example.name)
     env = {"QATECH_EXAMPLE_POLL_INTERVAL": "3", "AIRFLOW__CORE__TEST_CONNECTION": "Enabled"}
     with airflow_deployment(tmp / "home", dags, env) as deployment:
-        connection = {
-            "connection_id": "qatech_default",
-            "conn_type": "qatech",
-            "host": system_emulator.base_url,
-            "password": TOKEN,
-        }
-        deployment.http.post(f"{deployment.api}/connections", json=connection, timeout=30).raise_for_status()
+        deployment.add_qatech_connection(system_emulator.base_url, TOKEN)
         yield deployment
 
 

@@ -121,13 +121,7 @@ def production(
         TCPProxy(emulator.port) as proxy,
         airflow_deployment(tmp / "home", PRODUCTION_DAGS, {}, backends) as airflow,
     ):
-        connection = {
-            "connection_id": "qatech_default",
-            "conn_type": "qatech",
-            "host": proxy.base_url,
-            "password": TOKEN,
-        }
-        airflow.http.post(f"{airflow.api}/connections", json=connection, timeout=30).raise_for_status()
+        airflow.add_qatech_connection(proxy.base_url, TOKEN)  # QA.tech behind the proxy: it can be taken away
         production = Production(airflow, emulator, proxy, postgres, redis)
         yield production
         # Measured, not asserted (shown with -s): how long each fault took Airflow to get over.
