@@ -9,7 +9,7 @@ its QA.tech runs RUNNING in the emulator until the fault is made, then lets them
 - the try each task succeeded on: try 1 where nothing may fail, try 2 where a retry must re-attach.
 
 Airflow's heartbeat and health-check thresholds are lowered for these tests (``FAULT_TIMINGS`` in
-airflow_deployment.py: 20 s instead of 300 s for a lost task, 10 s instead of 30 s for a lost triggerer).
+airflow_deployment.py: 20 s instead of 300 s for a lost task, 20 s instead of 30 s for a lost triggerer).
 Run alone: ``./scripts/test.sh tests/system/test_airflow_production.py``.
 """
 
@@ -81,6 +81,15 @@ class Production:
         )
         return Counter(row[0] or None for row in rows)
 
+    def heartbeat_age(self, triggerer: str) -> float:
+        """Seconds since the running triggerer named ``triggerer`` last heartbeat, by the database's clock."""
+        ((age,),) = self.postgres.query(
+            "airflow",
+            "SELECT extract(epoch FROM now() - max(latest_heartbeat)) FROM job "
+            f"WHERE job_type = 'TriggererJob' AND end_date IS NULL AND hostname = '{triggerer}'",
+        )
+        return float(age)
+
     def finished(self, dag_id: str, run_id: str, timeout: float = 300) -> list[dict[str, Any]]:
         state = self.airflow.wait_for_run(dag_id, run_id, timeout)
         instances = self.airflow.task_instances(dag_id, run_id)
@@ -133,21 +142,24 @@ def test_a_killed_triggerer_hands_its_waits_to_the_other(production: Production)
     production.emulator.script_outcome("NEVER", test_plan_short_id=plan)
     run_id = airflow.trigger("qatech_fault_triggerer")
     started = production.wait_until_waiting(plan, 10, reads=2)  # read once by the task, then by a trigger
-    held = airflow.wait_for(
-        "every trigger held by a triggerer",
-        lambda: (
-            (hosts := production.triggers_by_host("qatech_fault_triggerer", run_id)).total() == 10
-            and None not in hosts
-            and hosts
-        ),
-        120,
-    )
-    victim = held.most_common(1)[0][0]
-    survivor = ({"triggerer-1", "triggerer-2"} - {victim}).pop()
+
+    def victim() -> tuple[str, float] | None:
+        """The triggerer holding the most of the 10 triggers, once it is healthy (a fresh heartbeat): the
+        takeover must be caused by the kill, not by a heartbeat already missed."""
+        hosts = production.triggers_by_host("qatech_fault_triggerer", run_id)
+        if hosts.total() != 10 or None in hosts:
+            return None
+        name = str(hosts.most_common(1)[0][0])
+        age = production.heartbeat_age(name)
+        return (name, age) if age < 5 else None
+
+    victim_name, age = airflow.wait_for("every trigger held by a healthy triggerer", victim, 120, interval=0.5)
+    survivor = ({"triggerer-1", "triggerer-2"} - {victim_name}).pop()
+    production.timings["killed triggerer's last heartbeat, age at the kill"] = age
     killed_at = time.monotonic()
-    airflow.components.kill(victim)
+    airflow.components.kill(victim_name)
     airflow.wait_for(
-        f"{survivor} to take over the triggers of the killed {victim}",
+        f"{survivor} to take over the triggers of the killed {victim_name}",
         lambda: production.triggers_by_host("qatech_fault_triggerer", run_id) == Counter({survivor: 10}),
         180,
     )
@@ -161,7 +173,7 @@ def test_a_killed_triggerer_hands_its_waits_to_the_other(production: Production)
     assert [(i["state"], i["try_number"]) for i in instances] == [("success", 1)] * 10
     assert sorted(production.run_ids_in_xcom("qatech_fault_triggerer", run_id, instances)) == sorted(started)
     assert len(production.starts(plan)) == 10  # one QA.tech run per task, no more
-    airflow.start(victim)  # HA again for the next tests
+    airflow.start(victim_name)  # HA again for the next tests
 
 
 def test_a_killed_worker_s_tasks_retry_and_re_attach_to_their_runs(production: Production) -> None:
