@@ -9,7 +9,7 @@ its QA.tech runs RUNNING in the emulator until the fault is made, then lets them
 - the try each task succeeded on: try 1 where nothing may fail, try 2 where a retry must re-attach.
 
 Airflow's heartbeat and health-check thresholds are lowered for these tests (``FAULT_TIMINGS`` in
-airflow_deployment.py: 20 s instead of 300 s for a lost task, 20 s instead of 30 s for a lost triggerer).
+airflow_deployment.py: 30 s instead of 300 s for a lost task, 20 s instead of 30 s for a lost triggerer).
 Run alone: ``./scripts/test.sh tests/system/test_airflow_production.py``.
 """
 
