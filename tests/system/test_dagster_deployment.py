@@ -199,12 +199,15 @@ def test_a_check_that_failed_on_the_verdict_is_not_retried(
     """retry_on_asset_or_op_failure: false (the shipped dagster.yaml): Dagster's default would retry the failed
     run, and each retry would start a new QA.tech run of an app known to be broken (3 runs for max_retries 2)."""
     deployment, emulator = _with_run_retries(dagster)
-    decided = deployment.wait_for(
-        "the daemon's decision on the failed run",
-        lambda: [e for e in deployment.events(runs.failing) if "Not retrying run" in (e.get("message") or "")],
-        120,
-    )
-    assert "asset or op failure" in decided[0]["message"], decided
+
+    def decided() -> list[dict[str, Any]]:
+        retried = deployment.runs_tagged("dagster/parent_run_id", runs.failing)
+        starts = len(emulator.requests_to("start_run"))
+        assert retried == [], f"a failed verdict was retried: {retried}; QA.tech runs started: {starts}"
+        return [e for e in deployment.events(runs.failing) if "Not retrying run" in (e.get("message") or "")]
+
+    (decision,) = deployment.wait_for("the daemon's decision on the failed run", decided, 120)
+    assert "failed due to an asset or op failure" in decision["message"], decision
     assert deployment.runs_tagged("dagster/parent_run_id", runs.failing) == []
     assert len(emulator.requests_to("start_run")) == 2 and len(emulator.requests_to("rerun")) == 1  # no more
 
