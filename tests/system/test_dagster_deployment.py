@@ -227,14 +227,23 @@ def test_a_killed_run_worker_is_retried_and_the_retry_re_attaches(
     short_id = deployment.wait_for("the check to wait for its QA.tech run", waiting, 240)
     pid = deployment.wait_for("the run worker's PID", lambda: deployment.run_worker_pid(first), 60)
     kill_family(pid)  # the run worker and the step process under it, as a lost node does
-    reads_at_kill = _reads(emulator, short_id)
     killed_at = time.monotonic()
     assert deployment.wait_for_run(first, timeout=120) == "FAILURE"
     (retry,) = deployment.wait_for(
         "the daemon's automatic retry", lambda: deployment.runs_tagged("dagster/parent_run_id", first), 120
     )
-    # The retried check reads the run its killed attempt started (re-attaching) before the run is let go.
-    deployment.wait_for("the retry to read the QA.tech run", lambda: _reads(emulator, short_id) > reads_at_kill, 240)
+
+    def check_started() -> bool:
+        return any(
+            "qatech_e2e" in (e.get("stepKey") or "") and (e.get("message") or "").startswith("Started execution")
+            for e in deployment.events(retry["runId"])
+        )
+
+    # The run is let go only once the retried check has read it, so the retry re-attaches to a run still
+    # going. (Counting reads from the kill on is not enough: a read the killed step sent can land after it.)
+    deployment.wait_for("the retried check to start", check_started, 240, interval=0.5)
+    reads_at_start = _reads(emulator, short_id)
+    deployment.wait_for("the retry to read the QA.tech run", lambda: _reads(emulator, short_id) > reads_at_start, 60)
     print(f"run worker killed -> retry re-attached: {time.monotonic() - killed_at:.1f} s")
     assert emulator.release_held_runs(PLAN) == 1
     assert deployment.wait_for_run(retry["runId"], timeout=240) == "SUCCESS"
