@@ -24,6 +24,7 @@ from typing import Annotated, Any
 
 from dagster import (
     AssetCheckSeverity,
+    Backoff,
     BetaWarning,
     Component,
     ComponentLoadContext,
@@ -33,6 +34,7 @@ from dagster import (
     Resolvable,
     ResolvedAssetKey,
     Resolver,
+    RetryPolicy,
     Scaffolder,
     ScaffoldRequest,
     scaffold_with,
@@ -83,12 +85,25 @@ class QATechCheck(Resolvable):
     timeout: float = 3600.0
     fail_on_skipped: bool = False
     rerun_failed_once: bool = False
+    #: The check step's retry policy (exponential backoff from ``retry_delay`` seconds): a step that failed on
+    #: API trouble is retried and re-attaches to its QA.tech run. A failed verdict is a result: never retried.
+    retries: int = 0
+    retry_delay: float = 60.0
 
     def __post_init__(self) -> None:
+        where = f"checks[{self.asset.to_user_string()}]"
         if self.severity.upper() not in ("ERROR", "WARN"):
+            raise ValueError(f"{where}.severity: {self.severity!r} is not allowed; use ERROR or WARN")
+        if self.retries < 0 or self.retry_delay < 0:
             raise ValueError(
-                f"checks[{self.asset.to_user_string()}].severity: {self.severity!r} is not allowed; use ERROR or WARN"
+                f"{where}.retries, retry_delay: must be 0 or more (got {self.retries}, {self.retry_delay})"
             )
+
+    @property
+    def retry_policy(self) -> RetryPolicy | None:
+        if not self.retries:
+            return None
+        return RetryPolicy(max_retries=self.retries, delay=self.retry_delay, backoff=Backoff.EXPONENTIAL)
 
 
 class QATechAssetChecksScaffolder(Scaffolder):
@@ -184,8 +199,11 @@ class QATechAssetChecksComponent(Component, Resolvable):
             severity = AssetCheckSeverity(item.severity.upper())
             settings = {name: getattr(item, name) for name in (*START_RUN.names, *_CHECK_SETTINGS)}
             asset_checks.append(
-                build_qatech_asset_check(item.asset, severity=severity, resource_key=self.resource_key, **settings)
-            )
+                build_qatech_asset_check(
+                    item.asset, severity=severity, resource_key=self.resource_key, retry_policy=item.retry_policy,
+                    **settings,
+                )
+            )  # fmt: skip
         env_var = self.api_token_env_var or self.api_token  # api_token holds a variable's name (see above)
         if env_var is None or (self.api_token and self.api_token_env_var):
             raise ValueError(

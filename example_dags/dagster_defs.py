@@ -20,6 +20,12 @@ from dagster_resource import (
 
 POLL = float(os.environ.get("QATECH_EXAMPLE_POLL_INTERVAL", "30"))
 
+# A step that failed on API trouble (an outage longer than its wait, a 5xx) is retried inside the run, and the
+# retry re-attaches to the QA.tech run the failed attempt started: no second run. A check that failed on
+# QA.tech's verdict is a result, not an error: it is not retried. A crashed run worker is the instance's
+# run_retries' job (example_dags/dagster_home/dagster.yaml, docs/deploying.md).
+RETRY = dg.RetryPolicy(max_retries=2, delay=60, backoff=dg.Backoff.EXPONENTIAL)
+
 
 @dg.asset(kinds={"python"})
 def dashboard_data() -> dict[str, int]:
@@ -45,10 +51,11 @@ dashboard_e2e = build_qatech_asset_check(
     blocking=True,
     poll_interval=POLL,
     timeout=3600,
+    retry_policy=RETRY,
 )
 
 
-@dg.job(tags={"dagster/kind/qatech": ""})
+@dg.job(tags={"dagster/kind/qatech": ""}, op_retry_policy=RETRY)
 def qatech_nightly_regression() -> None:
     """Start the nightly regression plan, then wait for it (fails unless it passed)."""
     qatech_wait_for_run_op(qatech_start_run_op())

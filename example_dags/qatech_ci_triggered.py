@@ -10,6 +10,7 @@ The run is started with ``trigger="GITHUB"`` so QA.tech shows the branch and com
 from __future__ import annotations
 
 import os
+from datetime import timedelta
 
 import pendulum
 
@@ -55,4 +56,9 @@ with DAG(
         wait_for_completion=True,
         poll_interval=POLL,
         timeout=3600,
+        # Safe to retry: a retry re-attaches to the run its earlier try started (Airflow 3.3+), and after a
+        # failed run reruns only the failed test cases (retry_from_failure). See docs/deploying.md.
+        retries=2,
+        retry_delay=timedelta(minutes=1),
+        retry_from_failure=True,
     )

@@ -6,6 +6,7 @@ Connection ``qatech_default``: password = QA.tech API token (host empty for http
 from __future__ import annotations
 
 import os
+from datetime import timedelta
 
 import pendulum
 
@@ -34,4 +35,10 @@ with DAG(
         deferrable=True,
         poll_interval=POLL,
         timeout=2 * 3600,
+        # Retries are safe: on Airflow 3.3+ a retry re-attaches to the QA.tech run its earlier try started, so
+        # a lost worker or triggerer costs no second run (docs/deploying.md). After a run that failed, the
+        # retry reruns only its failed test cases (retry_from_failure; without it, a whole new run).
+        retries=2,
+        retry_delay=timedelta(minutes=2),
+        retry_from_failure=True,
     )

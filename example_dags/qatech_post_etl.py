@@ -9,6 +9,7 @@ refresh_dashboard_data -> start_qa (templated preview URL) -> wait_for_qa (senso
 from __future__ import annotations
 
 import os
+from datetime import timedelta
 
 import pendulum
 
@@ -72,6 +73,9 @@ with DAG(
     start_date=pendulum.datetime(2026, 1, 1, tz="UTC"),
     catchup=False,
     tags=["qatech", "example"],
+    # Retries are safe: a retried start_qa re-attaches to the QA.tech run its earlier try started (Airflow
+    # 3.3+) instead of starting a second one, so a lost worker costs no extra run (docs/deploying.md).
+    default_args={"retries": 2, "retry_delay": timedelta(minutes=1)},
 ) as dag:
     etl = PythonOperator(task_id="refresh_dashboard_data", python_callable=refresh_dashboard_data)
 
@@ -97,6 +101,9 @@ with DAG(
         poke_interval=POLL,
         timeout=3600,
         deferrable=True,  # waits in the triggerer: no worker slot held for the hour a run may take
+        # Its failure is QA.tech's verdict on this run, which a retry would only read again: the retry that
+        # tests again is rerun_failed_once. (A lost triggerer hands the wait to another one: no retry needed.)
+        retries=0,
     )
 
     rerun_failed_once = QATechRerunOperator(
@@ -105,7 +112,9 @@ with DAG(
         failed_only=True,
         wait_for_completion=True,
         poll_interval=POLL,
+        deferrable=True,
         trigger_rule="all_failed",
+        retries=0,  # "once": a retry after its verdict would rerun the failed test cases again
     )
 
     publish_task = PythonOperator(task_id="publish", python_callable=publish, trigger_rule="one_success")

@@ -12,7 +12,8 @@ source "$(dirname "$0")/_venv.sh"
 cd "$ROOT"
 SMOKE_LEGS="${QATECH_SMOKE_LEGS-3.0 3.1 3.2}"
 [ $# -gt 0 ] && SMOKE_LEGS=""  # a chosen selection runs on the full legs only
-ensure_venv "$ROOT/.venv" requirements/latest.txt
+ensure_venv "$ROOT/.venv" requirements/latest.txt requirements/system.txt  # + Celery, Postgres drivers (#18)
+"$ROOT/scripts/system_servers.sh"  # PostgreSQL and Redis for the production-like system tests
 ensure_venv "$ROOT/.venv-oldest" requirements/oldest.txt
 for leg in $SMOKE_LEGS; do
   if [ "$leg" = "3.2" ]; then

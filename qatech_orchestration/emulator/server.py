@@ -237,6 +237,11 @@ class QATechEmulator:
         if self._loop is not None and self._server is None:  # a refused outage: listen again now
             asyncio.run_coroutine_threadsafe(self._listen_again(), self._loop).result(10)
 
+    def release_held_runs(self, test_plan_short_id: str) -> int:
+        """Runs of ``test_plan_short_id`` scripted ``NEVER`` pass at their next read; later runs of the plan
+        are no longer held. Returns how many runs were released."""
+        return self.project.release_held_runs(test_plan_short_id)
+
     def inject_fault(self, endpoint: str, fault: Fault | None = None, **kwargs: Any) -> Fault:
         """Make ``start_run``, ``get_run`` or ``rerun`` misbehave; see :class:`Fault`."""
         return self.project.inject_fault(endpoint, fault, **kwargs)

@@ -46,6 +46,20 @@ def test_examples_import_without_errors(example_dags: dict[str, Any]) -> None:
     assert airflow_dags <= set(example_dags)
 
 
+def test_examples_retry_where_a_retry_re_attaches(example_dags: dict[str, Any]) -> None:
+    """Retries where a retry re-attaches to the QA.tech run (or reruns only its failed test cases); none where
+    the failure is a verdict that the DAG's own rerun step answers."""
+    nightly = example_dags["qatech_nightly"].task_dict["nightly_regression"]
+    ci = example_dags["qatech_ci_triggered"].task_dict["qa_for_commit"]
+    for task in (nightly, ci):
+        assert task.retries == 2 and task.retry_delay.total_seconds() >= 60 and task.retry_from_failure, task
+    post_etl = example_dags["qatech_post_etl"].task_dict
+    retries = {task_id: task.retries for task_id, task in post_etl.items()}
+    assert retries == {
+        "refresh_dashboard_data": 2, "start_qa": 2, "wait_for_qa": 0, "rerun_failed_once": 0, "publish": 2,
+    }  # fmt: skip
+
+
 def test_nightly_defers_and_passes(example_dags: dict[str, Any], emulator: QATechEmulator) -> None:
     dag = example_dags["qatech_nightly"]
     dag.task_dict["nightly_regression"].poll_interval = 0.05

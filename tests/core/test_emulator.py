@@ -34,6 +34,23 @@ def test_scripted_outcomes_are_consumed_in_order(client: QATechClient, emulator:
     assert results == [("COMPLETED", "FAILED"), ("ERROR", None), ("COMPLETED", "PASSED")]
 
 
+def test_held_runs_stay_running_until_released(client: QATechClient, emulator: QATechEmulator) -> None:
+    emulator.script_outcome("NEVER", test_plan_short_id="pln_held")
+    held = [client.start_run(test_plan_short_id="pln_held").short_id for _ in range(2)]
+    other = client.start_run(test_plan_short_id="pln_other").short_id
+    for _ in range(5):
+        assert {client.get_run(short_id).status for short_id in held} == {"RUNNING"}
+    assert emulator.release_held_runs("pln_other") == 0
+    assert client.get_run(held[0]).status == "RUNNING"
+    assert emulator.release_held_runs("pln_held") == 2
+    assert {(s.status, s.result) for s in (client.get_run(i, test_cases="all") for i in held)} == {
+        ("COMPLETED", "PASSED")
+    }
+    later = client.start_run(test_plan_short_id="pln_held")  # the plan is no longer held
+    assert client.wait_for_run(later.short_id, poll_interval=0.01, timeout=5).result == "PASSED"
+    assert client.get_run(other).status != "NEVER"
+
+
 def test_request_log_keeps_bodies_but_not_the_token(client: QATechClient, emulator: QATechEmulator) -> None:
     client.start_run(test_plan_short_id="pln_x")
     (request,) = emulator.requests

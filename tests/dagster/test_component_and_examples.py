@@ -151,6 +151,19 @@ def test_component_rejects_a_bad_severity() -> None:
         )
 
 
+def test_the_example_checks_retry_their_step_and_the_component_builds_the_policy(project_env: QATechEmulator) -> None:
+    (checks_def,) = [c for c in _project_defs().asset_checks or [] if "qatech_e2e" in str(c.check_keys)]
+    policy = checks_def.node_def.retry_policy
+    assert policy == dg.RetryPolicy(max_retries=2, delay=60, backoff=dg.Backoff.EXPONENTIAL)
+    python_example = _load_python_example()
+    assert python_example.dashboard_e2e.node_def.retry_policy == policy
+    assert python_example.qatech_nightly_regression.op_retry_policy == policy
+    none = QATechAssetChecksComponent.resolve_from_yaml("api_token_env_var: T\nchecks:\n  - asset: a\n")
+    assert none.checks[0].retry_policy is None  # no retries unless asked for
+    with pytest.raises(Exception, match=r"checks\[a\]\.retries, retry_delay: must be 0 or more \(got -1, 60"):
+        QATechAssetChecksComponent.resolve_from_yaml("api_token_env_var: T\nchecks:\n  - asset: a\n    retries: -1\n")
+
+
 def _run_cli(args: list[str], env: dict[str, str], cwd: Path) -> str:
     result = subprocess.run(args, capture_output=True, text=True, env=env, cwd=cwd, timeout=300)
     output = result.stdout + result.stderr

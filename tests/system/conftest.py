@@ -1,5 +1,6 @@
 """One Airflow 3.3 deployment shared by the Airflow system tests: starting its four components costs about a
-minute, so the example DAGs and the 100-wait DAG run in the same one, against one emulator."""
+minute, so the example DAGs and the 100-wait DAG run in the same one, against one emulator. One PostgreSQL
+cluster and one Redis server shared by the production-like tests (#18), a database per deployment."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ import pytest
 from qatech_orchestration.emulator import QATechEmulator
 from tests.conftest import TOKEN
 from tests.system.airflow_deployment import Deployment, airflow_deployment
+from tests.system.servers import SKIP_VARIABLE, Postgres, Redis, servers, skip_requested
 
 ROOT = Path(__file__).resolve().parents[2]
 SYSTEM_DAGS = Path(__file__).parent / "dags"
@@ -37,11 +39,26 @@ def airflow(tmp_path_factory: pytest.TempPathFactory, system_emulator: QATechEmu
         shutil.copy(example, dags / example.name)
     env = {"QATECH_EXAMPLE_POLL_INTERVAL": "3", "AIRFLOW__CORE__TEST_CONNECTION": "Enabled"}
     with airflow_deployment(tmp / "home", dags, env) as deployment:
-        connection = {
-            "connection_id": "qatech_default",
-            "conn_type": "qatech",
-            "host": system_emulator.base_url,
-            "password": TOKEN,
-        }
-        deployment.http.post(f"{deployment.api}/connections", json=connection, timeout=30).raise_for_status()
+        deployment.add_qatech_connection(system_emulator.base_url, TOKEN)
         yield deployment
+
+
+@pytest.fixture(scope="session")
+def production_servers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Postgres, Redis]]:
+    """One PostgreSQL cluster and one Redis server for every production-like test (#18); each deployment
+    gets a database of its own. Fails naming what is missing (skips with QATECH_SKIP_SERVER_TESTS=1)."""
+    with servers(tmp_path_factory.mktemp("servers")) as found:
+        yield found
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    """Say it in the summary when the production-like tests were skipped on purpose: a green run must not
+    pass for one that started PostgreSQL, Redis and Celery."""
+    if skip_requested() and any(
+        "production-like" in str(r.longrepr) for r in terminalreporter.stats.get("skipped", [])
+    ):
+        terminalreporter.write_line(
+            f"production-like system tests SKIPPED ({SKIP_VARIABLE}=1): PostgreSQL, Redis and Celery not tested",
+            yellow=True,
+            bold=True,
+        )

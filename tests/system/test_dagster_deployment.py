@@ -1,11 +1,17 @@
-"""System test: the example ``dg`` project on a real Dagster deployment, as a user runs it (#12).
+"""System test: the example ``dg`` project on a real Dagster deployment, as a user runs it (#12, #18).
 
-dagster-webserver and dagster-daemon run as processes of their own on a throwaway instance (an empty
-``DAGSTER_HOME``). Runs are launched through GraphQL as the UI's "Materialize" does, so they go through the
-queue and the daemon to a run worker. The blocking QA.tech check (declared in the project's YAML) passes in
-one run and fails in another, where the downstream asset must not materialize. The token, read from
-``QATECH_API_TOKEN`` by every process, must be in no log and nowhere in the instance's storage, its
-compressed snapshots included. Run alone: ``./scripts/test.sh tests/system``.
+dagster-webserver and dagster-daemon run as processes of their own on a throwaway instance, twice: on SQLite
+(a new ``DAGSTER_HOME``), and on PostgreSQL storage with run monitoring and run retries, configured by
+``example_dags/dagster_home/dagster.yaml`` as shipped. Runs are launched through GraphQL as the UI's
+"Materialize" does, so they go through the queue and the daemon to a run worker. The blocking QA.tech check
+(declared in the project's YAML) passes in one run and fails in another, where the downstream asset must not
+materialize. The token, read from ``QATECH_API_TOKEN`` by every process, must be in no log and nowhere in the
+instance's storage, its compressed snapshots included.
+
+On PostgreSQL, also: a run worker SIGKILLed while the check waits is retried by the daemon, and the retry
+re-attaches to the QA.tech run the killed attempt started; a check that failed on QA.tech's verdict is not
+retried (``retry_on_asset_or_op_failure: false``), so it starts no second QA.tech run.
+Run alone: ``./scripts/test.sh tests/system``.
 """
 
 from __future__ import annotations
@@ -13,7 +19,9 @@ from __future__ import annotations
 import re
 import shutil
 import sys
+import time
 from collections.abc import Iterator
+from importlib.metadata import version
 from pathlib import Path
 from typing import Any
 
@@ -29,9 +37,14 @@ if shutil.which("dagster-webserver", path=str(Path(sys.executable).parent)) is N
     pytest.skip("the system test needs dagster-webserver (the dev dependency group)", allow_module_level=True)
 
 from tests.system.dagster_deployment import DagsterDeployment, dagster_deployment  # noqa: E402
+from tests.system.processes import kill_family  # noqa: E402
 
-PROJECT = Path(__file__).resolve().parents[2] / "example_dags" / "dagster_project"
+EXAMPLES = Path(__file__).resolve().parents[2] / "example_dags"
+PROJECT = EXAMPLES / "dagster_project"
+PRODUCTION_INSTANCE = EXAMPLES / "dagster_home" / "dagster.yaml"
 CHECK = ("dashboard_data", "qatech_e2e")
+PLAN = "pln_dashboard-checks_7fQ2"
+ASSETS = ["dashboard_data", "published_dashboard"]
 CHECK_EXECUTIONS = """
 query Checks($assetKey: AssetKeyInput!, $checkName: String!) {
   assetCheckExecutions(assetKey: $assetKey, checkName: $checkName, limit: 10) {
@@ -54,7 +67,7 @@ class Runs:
     """The check passes in one run; in the next, the run and its rerun of the failed test case both fail."""
 
     def __init__(self, dagster: DagsterDeployment, emulator: QATechEmulator) -> None:
-        assets = ["dashboard_data", "published_dashboard"]
+        assets = ASSETS
         self.passing = dagster.launch_assets(assets, [CHECK])
         self.passing_status = dagster.wait_for_run(self.passing, timeout=240)
         self.passing_starts = len(emulator.requests_to("start_run"))
@@ -69,19 +82,48 @@ class Runs:
         self.published_in = {m["runId"] for m in published["assetMaterializations"]}
 
 
-@pytest.fixture(scope="module")
-def dagster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[DagsterDeployment, QATechEmulator]]:
-    tmp = tmp_path_factory.mktemp("dagster")
+@pytest.fixture(scope="module", params=["sqlite", "postgres"])
+def dagster(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[tuple[DagsterDeployment, QATechEmulator]]:
+    tmp = tmp_path_factory.mktemp(f"dagster-{request.param}")
+    instance_yaml, postgres, pg_env = "", None, {}
+    if request.param == "postgres":
+        if tuple(int(p) for p in version("dagster").split(".")[:2]) < (1, 13):
+            pytest.skip("Dagster on PostgreSQL runs on the newest leg (dagster-postgres: requirements/system.txt)")
+        _require_dagster_postgres()
+        server, _ = request.getfixturevalue("production_servers")
+        database = server.create_database(f"dagster_{tmp.name.replace('-', '_')}")
+        instance_yaml, postgres = PRODUCTION_INSTANCE.read_text(), (server, database)
+        pg_env = {
+            "DAGSTER_PG_HOST": "127.0.0.1",
+            "DAGSTER_PG_PORT": str(server.port),
+            "DAGSTER_PG_USERNAME": server.user,
+            "DAGSTER_PG_PASSWORD": "not-checked-trust-auth",  # the test cluster trusts loopback
+            "DAGSTER_PG_DB": database,
+        }
     with QATechEmulator(token=TOKEN, polls_to_finish=1, latency=0.2) as emulator:
-        env = {"QATECH_API_TOKEN": TOKEN, "QATECH_BASE_URL": emulator.base_url}
+        env = {
+            "QATECH_API_TOKEN": TOKEN,
+            "QATECH_BASE_URL": emulator.base_url,
+            "QATECH_EXAMPLE_POLL_INTERVAL": "2",
+            **pg_env,
+        }
         # The code location as `dg dev` names it (after the project's folder), so the components find theirs.
         workspace = tmp / "workspace.yaml"
         workspace.write_text(
             "load_from:\n  - python_module:\n      module_name: qatech_dagster_example.definitions\n"
             f"      working_directory: {PROJECT}\n      location_name: {PROJECT.name}\n"
         )
-        with dagster_deployment(tmp / "home", ["-w", str(workspace)], env) as deployment:
+        with dagster_deployment(tmp / "home", ["-w", str(workspace)], env, instance_yaml, postgres) as deployment:
             yield deployment, emulator
+
+
+def _require_dagster_postgres() -> None:
+    try:
+        import dagster_postgres  # noqa: F401
+    except ImportError:
+        pytest.fail("dagster-postgres is missing on the newest leg: install requirements/system.txt")
 
 
 @pytest.fixture(scope="module")
@@ -139,3 +181,83 @@ def test_the_webserver_and_daemon_load_the_project_without_loader_warnings(
     assert warnings == [], warnings
     # What the check logs does reach the run's event log (the daemon prints it): the rerun of the failed run.
     assert any("did not pass; rerunning its failed test cases once" in line for line in lines)
+
+
+def _with_run_retries(dagster: tuple[DagsterDeployment, QATechEmulator]) -> tuple[DagsterDeployment, QATechEmulator]:
+    if dagster[0].postgres is None:
+        pytest.skip("run retries are configured on the PostgreSQL instance (example_dags/dagster_home/dagster.yaml)")
+    return dagster
+
+
+def _reads(emulator: QATechEmulator, short_id: str) -> int:
+    return sum(1 for r in emulator.requests_to("get_run") if r.path.endswith(f"/run/{short_id}"))
+
+
+def test_a_check_that_failed_on_the_verdict_is_not_retried(
+    dagster: tuple[DagsterDeployment, QATechEmulator], runs: Runs
+) -> None:
+    """retry_on_asset_or_op_failure: false (the shipped dagster.yaml): Dagster's default would retry the failed
+    run, and each retry would start a new QA.tech run of an app known to be broken (3 runs for max_retries 2)."""
+    deployment, emulator = _with_run_retries(dagster)
+
+    def decided() -> list[dict[str, Any]]:
+        retried = deployment.runs_tagged("dagster/parent_run_id", runs.failing)
+        starts = len(emulator.requests_to("start_run"))
+        assert retried == [], f"a failed verdict was retried: {retried}; QA.tech runs started: {starts}"
+        return [e for e in deployment.events(runs.failing) if "Not retrying run" in (e.get("message") or "")]
+
+    (decision,) = deployment.wait_for("the daemon's decision on the failed run", decided, 120)
+    assert "failed due to an asset or op failure" in decision["message"], decision
+    assert deployment.runs_tagged("dagster/parent_run_id", runs.failing) == []
+    assert len(emulator.requests_to("start_run")) == 2 and len(emulator.requests_to("rerun")) == 1  # no more
+
+
+def test_a_killed_run_worker_is_retried_and_the_retry_re_attaches(
+    dagster: tuple[DagsterDeployment, QATechEmulator], runs: Runs
+) -> None:
+    deployment, emulator = _with_run_retries(dagster)
+    emulator.script_outcome("NEVER", test_plan_short_id=PLAN)  # the QA.tech run goes on until let go
+    starts_before = len(emulator.requests_to("start_run"))
+
+    def waiting() -> str | None:
+        started = [r for r in emulator.project.runs.values() if r.outcome.status == "NEVER"]
+        return started[0].short_id if len(started) == 1 and _reads(emulator, started[0].short_id) >= 1 else None
+
+    first = deployment.launch_assets(ASSETS, [CHECK])
+    short_id = deployment.wait_for("the check to wait for its QA.tech run", waiting, 240)
+    pid = deployment.wait_for("the run worker's PID", lambda: deployment.run_worker_pid(first), 60)
+    kill_family(pid)  # the run worker and the step process under it, as a lost node does
+    killed_at = time.monotonic()
+    assert deployment.wait_for_run(first, timeout=120) == "FAILURE"
+    (retry,) = deployment.wait_for(
+        "the daemon's automatic retry", lambda: deployment.runs_tagged("dagster/parent_run_id", first), 120
+    )
+
+    def check_started() -> bool:
+        return any(
+            "qatech_e2e" in (e.get("stepKey") or "") and (e.get("message") or "").startswith("Started execution")
+            for e in deployment.events(retry["runId"])
+        )
+
+    # The run is let go only once the retried check has read it, so the retry re-attaches to a run still
+    # going. (Counting reads from the kill on is not enough: a read the killed step sent can land after it.)
+    deployment.wait_for("the retried check to start", check_started, 240, interval=0.5)
+    reads_at_start = _reads(emulator, short_id)
+    deployment.wait_for("the retry to read the QA.tech run", lambda: _reads(emulator, short_id) > reads_at_start, 60)
+    print(f"run worker killed -> retry re-attached: {time.monotonic() - killed_at:.1f} s")
+    assert emulator.release_held_runs(PLAN) == 1
+    assert deployment.wait_for_run(retry["runId"], timeout=240) == "SUCCESS"
+    assert len(emulator.requests_to("start_run")) == starts_before + 1  # starts == checks: no second run
+    check_log = [e["message"] for e in deployment.events(retry["runId"]) if "qatech_e2e" in (e.get("stepKey") or "")]
+    # The core's INFO line, in the event log users read (not only on the run worker's stderr).
+    assert any(f"Re-attaching to QA.tech run {short_id}" in m for m in check_log), "\n".join(check_log)
+    executions = dagster_graphql_checks(deployment)
+    assert executions[retry["runId"]]["status"] == "SUCCEEDED"
+    published = deployment.graphql(MATERIALIZATIONS, assetKey={"path": ["published_dashboard"]})["assetOrError"]
+    published_in = [m["runId"] for m in published["assetMaterializations"]]
+    assert published_in.count(retry["runId"]) == 1 and first not in published_in
+
+
+def dagster_graphql_checks(deployment: DagsterDeployment) -> dict[str, dict[str, Any]]:
+    executions = deployment.graphql(CHECK_EXECUTIONS, assetKey={"path": [CHECK[0]]}, checkName=CHECK[1])
+    return {e["runId"]: e for e in executions["assetCheckExecutions"]}
