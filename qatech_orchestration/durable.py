@@ -21,7 +21,7 @@ from __future__ import annotations
 import enum
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
 from qatech_orchestration.errors import QATechNotFoundError
@@ -69,6 +69,7 @@ def resume_or_start(
     if earlier is not None:
         try:
             status = client.get_run(earlier.short_id, test_cases="all")
+            status = status if status.url else replace(status, url=earlier.url)  # the answer has no URL
         except QATechNotFoundError:
             log.warning("QA.tech does not know run %s any more; starting a new run", earlier.short_id)
         else:

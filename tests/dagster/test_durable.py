@@ -95,6 +95,8 @@ def test_a_retried_check_whose_run_passed_meanwhile_takes_that_result(
     assert result.success and evaluation.passed
     assert len(emulator.requests_to("start_run")) == 1
     assert len(emulator.requests_to("get_run")) == 2  # the failed read, then the retry's one read: already passed
+    url = emulator.project.runs["r00001"].url
+    assert evaluation.description == f"QA.tech run r00001 COMPLETED/PASSED ({url}): passed"  # the URL kept
 
 
 def test_without_a_retry_policy_the_failure_names_the_recorded_run(
