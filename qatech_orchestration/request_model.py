@@ -365,6 +365,12 @@ STRICTER_THAN_SCHEMA = (
         "contains whitespace",
     ),
     StricterRule(
+        "applications[].environment.url",
+        "a URL with a scheme (`https://`) names a host",
+        "`https://` alone or `http://[::1` is no address a browser can open; a URL without a scheme "
+        "(`localhost:3000`) is still sent as given",
+    ),
+    StricterRule(
         "notifications[].channel",
         "not empty, no whitespace",
         "a Slack channel ID is never empty and has no spaces; QA.tech answers 400 only after checking Slack",
