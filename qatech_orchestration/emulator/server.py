@@ -44,7 +44,8 @@ class _Request:
 
     def __init__(self, method: str, target: str, headers: dict[str, str], body: bytes) -> None:
         parts = urlsplit(target)
-        self.method, self.path, self.query = method, parts.path, dict(parse_qsl(parts.query))
+        # Blank values kept: "?testCases=" is an empty enum value, which QA.tech's schema forbids (a 400).
+        self.method, self.path, self.query = method, parts.path, dict(parse_qsl(parts.query, keep_blank_values=True))
         self.headers, self.body = headers, body
 
 
@@ -127,6 +128,7 @@ class QATechEmulator:
         self._stopping: asyncio.Event | None = None
         self._thread: threading.Thread | None = None
         self._writers: set[asyncio.StreamWriter] = set()
+        self._handlers: set[asyncio.Task[None]] = set()
         self.connections_accepted = 0
 
     def __repr__(self) -> str:
@@ -151,6 +153,12 @@ class QATechEmulator:
             server.close()
             for writer in list(self._writers):  # idle keep-alive connections: do not wait for them
                 writer.close()
+            # Let each connection's handler see its closed stream and return before the loop ends: a handler
+            # that asyncio.run() cancels instead makes Python 3.11's StreamReaderProtocol log "Exception in
+            # callback ... CancelledError" for a client that merely kept its connection open.
+            handlers = [task for task in self._handlers if not task.done()]
+            if handlers:
+                await asyncio.wait(handlers, timeout=1.0)
 
     def start(self) -> QATechEmulator:
         if self._thread is None:
@@ -217,6 +225,9 @@ class QATechEmulator:
         if sock is not None:  # headers and body go out in one write anyway; no delayed-ACK stalls
             sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         self._writers.add(writer)
+        handler = asyncio.current_task()
+        if handler is not None:
+            self._handlers.add(handler)
         self.connections_accepted += 1
         try:
             while True:
@@ -234,8 +245,14 @@ class QATechEmulator:
                     return
         except (ConnectionError, asyncio.IncompleteReadError, asyncio.LimitOverrunError, ValueError):
             log.debug("emulator: client went away")
+        except asyncio.CancelledError:
+            # The emulator is stopping while this connection is busy (a delayed or slow answer): end quietly,
+            # so that no "Exception in callback" is logged for it (see _serve).
+            log.debug("emulator: connection closed as the emulator stops")
         finally:
             self._writers.discard(writer)
+            if handler is not None:
+                self._handlers.discard(handler)
             writer.close()
 
     async def _read_request(self, reader: asyncio.StreamReader) -> _Request | None:
@@ -298,6 +315,9 @@ class QATechEmulator:
             except ValueError:
                 parse_error = "Request body is not valid JSON"
                 body = request.body.decode("utf-8", "replace")
+            else:
+                if body is None:  # the schema's request bodies are objects: a JSON null is not one
+                    parse_error = "Request body must be a JSON object, not null"
         user_agent = request.headers.get("user-agent")
         project.record(RecordedRequest(method, path, request.query, body, authorized, user_agent, endpoint))
         if endpoint is None:
