@@ -9,6 +9,7 @@ from datetime import timedelta
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
+from airflow_provider.extras import fail_unless_deferrable_here
 from airflow_provider.links.qatech import XCOM_RUN_URL, QATechRunLink
 from airflow_provider.outcomes import (
     check_rendered_run_short_id,
@@ -97,6 +98,7 @@ class QATechRunSensor(BaseSensorOperator):
             context["ti"].xcom_push(key=XCOM_RUN_URL, value=self._url)
         if not self.deferrable:
             return super().execute(context)
+        fail_unless_deferrable_here()
         if self.poke(context):  # checked once before deferring: it may already be over
             return None
         from airflow_provider.triggers.qatech import QATechRunTrigger

@@ -73,12 +73,20 @@ class QATechRunTrigger(BaseTrigger):
         )
 
     async def run(self) -> AsyncIterator[TriggerEvent]:
-        await _import_async_stack()
+        base = {"run_short_id": self.run_short_id, "run_url": self.run_url}
+        try:
+            await _import_async_stack()
+        except ImportError as exc:  # a triggerer installed without the extra: the task fails saying so
+            from airflow_provider.extras import AIRFLOW_EXTRA_INSTALL
+
+            message = f"the triggerer cannot wait for QA.tech runs ({exc}): {AIRFLOW_EXTRA_INSTALL} in its environment"
+            yield TriggerEvent({**base, "status": "error", "message": message, "retryable": False,
+                                "status_code": None})  # fmt: skip
+            return
         from airflow_provider.hooks.qatech import QATechHook
         from qatech_orchestration.client_core import DeadlineReached
         from qatech_orchestration.errors import QATechError
 
-        base = {"run_short_id": self.run_short_id, "run_url": self.run_url}
         last = "no status read yet"
         try:
             async with QATechHook(self.conn_id, project_short_id=self.project_short_id).ashared_client() as client:
