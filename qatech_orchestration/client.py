@@ -32,6 +32,7 @@ from qatech_orchestration.client_core import (
 from qatech_orchestration.errors import QATechError, QATechWaitTimeout
 from qatech_orchestration.models import RunStatus, StartedRun
 from qatech_orchestration.request_builder import build_rerun_body, build_start_run_body
+from qatech_orchestration.transport_check import check_sync_transport
 from qatech_orchestration.validation import check_positive_number, check_run_short_id
 
 if TYPE_CHECKING:
@@ -92,6 +93,7 @@ class QATechClient(ClientCore):
         sleep: Callable[[float], None] = time.sleep,
         **options: Unpack[ClientOptions],
     ) -> None:
+        check_sync_transport()  # before anything can be sent: a run started whose answer is unreadable is lost
         super().__init__(api_token, **options)
         self._sleep = sleep
         self._session = session or requests.Session()
