@@ -30,7 +30,7 @@ def _resolve(name: str, *modules: str) -> Any:
 
 if TYPE_CHECKING:  # type-checked against the newest Airflow
     from airflow.sdk import BaseHook, BaseOperator, BaseOperatorLink, BaseSensorOperator, Context, conf
-    from airflow.sdk.exceptions import AirflowException, AirflowFailException
+    from airflow.sdk.exceptions import AirflowException, AirflowFailException, AirflowNotFoundException
 else:
     BaseHook = _resolve("BaseHook", "airflow.sdk", "airflow.hooks.base")
     BaseOperator = _resolve("BaseOperator", "airflow.sdk", "airflow.models.baseoperator")
@@ -40,6 +40,7 @@ else:
     conf = _resolve("conf", "airflow.sdk", "airflow.configuration")
     AirflowException = _resolve("AirflowException", "airflow.sdk.exceptions", "airflow.exceptions")
     AirflowFailException = _resolve("AirflowFailException", "airflow.sdk.exceptions", "airflow.exceptions")
+    AirflowNotFoundException = _resolve("AirflowNotFoundException", "airflow.sdk.exceptions", "airflow.exceptions")
 
 
 def get_xcom_value(ti_key: Any, key: str) -> Any:
@@ -75,6 +76,7 @@ def default_deferrable() -> bool:
 __all__ = [
     "AirflowException",
     "AirflowFailException",
+    "AirflowNotFoundException",
     "BaseHook",
     "BaseOperator",
     "BaseOperatorLink",
