@@ -21,6 +21,7 @@ from urllib.parse import parse_qsl, urlsplit
 from qatech_orchestration.emulator.state import (
     BadRequest,
     EmulatedProject,
+    EmulatedRun,
     Fault,
     Outcome,
     RecordedRequest,
@@ -205,6 +206,18 @@ class QATechEmulator:
         ``FAILED`` (with ``failing={name: resultTitle}``), ``SKIPPED``, ``ERROR``, ``CANCELLED``,
         ``NEVER`` (stays RUNNING) or an undocumented status string."""
         self.project.script_outcome(outcome, test_plan_short_id=test_plan_short_id, failing=failing, times=times)
+
+    def add_run(
+        self,
+        short_id: str,
+        outcome: str | Outcome = "PASSED",
+        *,
+        failing: dict[str, str] | None = None,
+        test_plan_short_id: str = "pln_default",
+    ) -> EmulatedRun:
+        """A finished run under a short ID of your choice (``add_run("abc123", "FAILED")``), as if started
+        elsewhere; ``failing`` as for :meth:`script_outcome`."""
+        return self.project.add_run(short_id, outcome, failing=failing, test_plan_short_id=test_plan_short_id)
 
     def inject_fault(self, endpoint: str, fault: Fault | None = None, **kwargs: Any) -> Fault:
         """Make ``start_run``, ``get_run`` or ``rerun`` misbehave; see :class:`Fault`."""

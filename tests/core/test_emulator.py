@@ -8,6 +8,7 @@ import subprocess
 import sys
 import time
 
+import pytest
 import requests
 
 from qatech_orchestration import QATechClient
@@ -149,3 +150,14 @@ def test_the_emulator_exits_cleanly_with_open_clients() -> None:
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "stopped; QATechConnectionError"  # the busy client's answer was cut
     assert result.stderr == ""
+
+
+def test_a_run_added_under_a_chosen_short_id_is_finished(client: QATechClient, emulator: QATechEmulator) -> None:
+    emulator.add_run("abc123", "FAILED", failing={"Checkout": "Pay button missing"})
+    status = client.get_run("abc123", test_cases="failed")
+    assert (status.status, status.result) == ("COMPLETED", "FAILED")
+    assert [(c.name, c.result_title) for c in status.test_cases] == [("Checkout", "Pay button missing")]
+    rerun = client.rerun("abc123")  # it has failed test cases to rerun
+    assert emulator.project.runs[rerun.short_id].rerun_of == "abc123"
+    with pytest.raises(ValueError, match="run 'abc123' exists already"):
+        emulator.add_run("abc123")
