@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import email
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -128,3 +129,33 @@ def test_the_sdist_tests_run_from_it_unpacked(dist: Path, tmp_path: Path) -> Non
                  "tests/reliability/test_fault_matrix.py::test_docs_show_exactly_this_matrix"]  # fmt: skip
     result = _run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", *selection], unpacked)
     assert " passed" in result.stdout.splitlines()[-1] and "failed" not in result.stdout.splitlines()[-1]
+
+
+def test_the_wheel_at_its_floors_in_a_clean_venv(dist: Path, tmp_path: Path) -> None:
+    """As a new user installs it: the built wheel, its declared lowest versions (requests 2.30, urllib3 2.2),
+    nothing else. ``start --wait`` passes against the emulator; with urllib3 2.1 forced in, nothing is sent."""
+    from qatech_orchestration.emulator import QATechEmulator
+
+    venv = tmp_path / "venv"
+    _run([_uv(), "venv", "--quiet", "--python", sys.executable, str(venv)], tmp_path)
+    python = venv / "bin" / "python"
+    install = [_uv(), "pip", "install", "--quiet", "--python", str(python)]
+    # The wheel's own Requires-Dist floors, pinned (uv's lowest-direct would lower only the wheel itself).
+    required = [r for r in _wheel_metadata(dist).get_all("Requires-Dist") or [] if "extra ==" not in r]
+    floors = [re.sub(r"^([\w.-]+).*>=([\w.]+).*$", r"\1==\2", requirement) for requirement in required]
+    assert floors == ["requests==2.30", "urllib3==2.2"]
+    (tmp_path / "floors.txt").write_text("\n".join(floors) + "\n")
+    _run([*install, "-c", str(tmp_path / "floors.txt"), str(_one(dist, "*.whl"))], tmp_path)
+    freeze = _run([_uv(), "pip", "freeze", "--python", str(python)], tmp_path).stdout.split()
+    assert {"requests==2.30.0", "urllib3==2.2.0"} <= set(freeze)
+    with QATechEmulator(token="qtk-wheel-0123456789", polls_to_finish=1) as emu:
+        env = {"PATH": os.environ["PATH"], "QATECH_API_TOKEN": "qtk-wheel-0123456789", "QATECH_BASE_URL": emu.base_url}
+        cli = [str(venv / "bin" / "qatech-orchestration"), "start", "--wait", "--poll-interval", "0.01"]
+        passed = subprocess.run(cli, capture_output=True, text=True, env=env, cwd=tmp_path, timeout=120)
+        assert passed.returncode == 0, passed.stderr
+        assert passed.stdout.splitlines()[0] == "run_short_id=r00001"
+        _run([*install, "urllib3==2.1.0"], tmp_path)
+        refused = subprocess.run(cli, capture_output=True, text=True, env=env, cwd=tmp_path, timeout=120)
+        assert refused.returncode == 2, refused.stderr
+        assert 'pip install "urllib3>=2.2"' in refused.stderr
+        assert len(emu.requests_to("start_run")) == 1  # the first command's; the second sent nothing
