@@ -30,7 +30,12 @@ def _resolve(name: str, *modules: str) -> Any:
 
 if TYPE_CHECKING:  # type-checked against the newest Airflow
     from airflow.sdk import BaseHook, BaseOperator, BaseOperatorLink, BaseSensorOperator, Context, conf
-    from airflow.sdk.exceptions import AirflowException, AirflowFailException, AirflowSensorTimeout
+    from airflow.sdk.exceptions import (
+        AirflowException,
+        AirflowFailException,
+        AirflowNotFoundException,
+        AirflowSensorTimeout,
+    )
 else:
     BaseHook = _resolve("BaseHook", "airflow.sdk", "airflow.hooks.base")
     BaseOperator = _resolve("BaseOperator", "airflow.sdk", "airflow.models.baseoperator")
@@ -40,6 +45,7 @@ else:
     conf = _resolve("conf", "airflow.sdk", "airflow.configuration")
     AirflowException = _resolve("AirflowException", "airflow.sdk.exceptions", "airflow.exceptions")
     AirflowFailException = _resolve("AirflowFailException", "airflow.sdk.exceptions", "airflow.exceptions")
+    AirflowNotFoundException = _resolve("AirflowNotFoundException", "airflow.sdk.exceptions", "airflow.exceptions")
     AirflowSensorTimeout = _resolve("AirflowSensorTimeout", "airflow.sdk.exceptions", "airflow.exceptions")
 
 
@@ -76,6 +82,7 @@ def default_deferrable() -> bool:
 __all__ = [
     "AirflowException",
     "AirflowFailException",
+    "AirflowNotFoundException",
     "AirflowSensorTimeout",
     "BaseHook",
     "BaseOperator",

@@ -1,5 +1,14 @@
 """The QA.tech integration for Dagster: a resource, ops, asset checks that gate downstream assets, and a
-YAML component."""
+YAML component. Without Dagster, importing it raises an ``ImportError`` that names the extra to install."""
+
+try:
+    import dagster as _dagster  # noqa: F401
+except ImportError as _missing:  # the package installed without its extra: say which command fixes it
+    raise ImportError(
+        f"The QA.tech Dagster integration (dagster_resource) needs Dagster, which is not installed ({_missing}): "
+        'pip install "qatech-orchestration[dagster]"',
+        name=_missing.name,
+    ) from _missing
 
 from dagster_resource.asset_checks import build_qatech_asset_check, build_qatech_asset_checks
 from dagster_resource.component import QATechAssetChecksComponent, QATechCheck

@@ -20,6 +20,7 @@ import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
+from pathlib import Path
 from typing import Annotated, Any
 
 from dagster import (
@@ -154,6 +155,44 @@ def _shared_resource(api_token_env_var: str, base_url: str, project_short_id: st
     return QATechResource(api_token=EnvVar(api_token_env_var), base_url=base_url, project_short_id=project_short_id)
 
 
+#: The settings a component gives its resource: the token variable's name, base_url and project_short_id.
+_Settings = tuple[str, str, "str | None"]
+#: (project, defs module) -> resource key -> the settings it was given and the component that gave them.
+_CLAIMS: dict[tuple[str, str], dict[str, tuple[_Settings, str]]] = {}
+
+
+def _place(context: ComponentLoadContext) -> str:
+    """Where a component is declared, as the user sees it (``defs/qatech_checks``)."""
+    path = Path(context.path)
+    for root in (Path(context.defs_module_path).parent, Path(context.project_root)):
+        if path.is_relative_to(root):
+            return str(path.relative_to(root))
+    return str(path)
+
+
+def _claim(context: ComponentLoadContext, resource_key: str, settings: _Settings) -> None:
+    """Refuse, naming ``resource_key``, a second component that wants the same key with other settings.
+
+    Without this, Dagster refuses the merged definitions with "different resources with same key", which
+    says neither which components nor which setting to change.
+    """
+    claims = _CLAIMS.setdefault((str(context.project_root), str(context.defs_module_path)), {})
+    here = _place(context)
+    earlier = claims.get(resource_key)
+    if earlier is not None and earlier[1] != here and earlier[0] != settings:
+        names = ("api_token_env_var", "base_url", "project_short_id")
+        pairs = zip(names, settings, earlier[0], strict=True)
+        differ = ", ".join(f"{name} {mine!r} here, {theirs!r} there" for name, mine, theirs in pairs if mine != theirs)
+        name = re.sub(r"\W+", "_", Path(here).name).strip("_")
+        suggestion = name if name.startswith("qatech") else f"qatech_{name}"
+        raise ValueError(
+            f"QATechAssetChecksComponent at {here}: resource_key {resource_key!r} is already the QA.tech resource "
+            f"of the component at {earlier[1]}, with other settings ({differ}). Give this component a resource "
+            f"key of its own (resource_key: {suggestion}); components with the same settings share one resource."
+        )
+    claims[resource_key] = (settings, here)  # a reloaded component takes its key again, with its new settings
+
+
 #: QATechCheck fields passed on to build_qatech_asset_check as they are (besides the start-run fields).
 _CHECK_SETTINGS = (
     "name",
@@ -169,12 +208,16 @@ _CHECK_SETTINGS = (
 @scaffold_with(QATechAssetChecksScaffolder)
 @dataclass
 class QATechAssetChecksComponent(Component, Resolvable):
-    """QA.tech end-to-end checks for assets, plus the ``qatech`` resource they use.
+    """QA.tech end-to-end checks for assets, and the QA.tech resource they use.
 
     Name the token's environment variable: ``api_token_env_var: QATECH_API_TOKEN``. The resource then holds a
     ``dg.EnvVar``, so Dagster shows and stores the variable's name, never its value. ``api_token:
     "{{ env.QATECH_API_TOKEN }}"`` is read the same way (as the variable's name, not rendered); any other
     ``api_token`` is refused. ``base_url`` and ``project_short_id`` as for :class:`~dagster_resource.QATechResource`.
+
+    The resource is registered under ``resource_key`` (``qatech``). Several components with the same token
+    variable, ``base_url`` and ``project_short_id`` share it; one with other settings needs a ``resource_key``
+    of its own, and ``dg check defs`` fails naming ``resource_key`` until it has one.
     """
 
     api_token: Annotated[
@@ -210,6 +253,7 @@ class QATechAssetChecksComponent(Component, Resolvable):
                 "QATechAssetChecksComponent: set api_token_env_var to the environment variable that holds the "
                 "token, e.g. api_token_env_var: QATECH_API_TOKEN"
             )
+        _claim(context, self.resource_key, (env_var, self.base_url, self.project_short_id))
         resource = _shared_resource(env_var, self.base_url, self.project_short_id)
         return Definitions(asset_checks=asset_checks, resources={self.resource_key: resource})
 

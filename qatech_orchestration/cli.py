@@ -21,8 +21,9 @@ import logging
 import os
 import sys
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import Any, NoReturn
 
+from qatech_orchestration._version import __version__
 from qatech_orchestration.cli_reports import ReportFiles, add_report_flags
 from qatech_orchestration.client import QATechClient
 from qatech_orchestration.defaults import DEFAULT_BASE_URL
@@ -34,6 +35,7 @@ from qatech_orchestration.request_model import START_RUN
 from qatech_orchestration.validation import check_positive_number
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_API, EXIT_TIMEOUT, EXIT_MAY_HAVE_STARTED = 0, 1, 2, 3, 4, 5
+TOKEN_ENV, BASE_URL_ENV, PROJECT_SHORT_ID_ENV = "QATECH_API_TOKEN", "QATECH_BASE_URL", "QATECH_PROJECT_SHORT_ID"
 
 
 def _json_arg(flag: str, text: str) -> Any:
@@ -41,6 +43,20 @@ def _json_arg(flag: str, text: str) -> Any:
         return json.loads(text)
     except ValueError as exc:
         raise QATechValidationError(f"is not valid JSON ({exc})", field=flag) from None
+
+
+def _argument_type(parse: Callable[[str], Any]) -> Callable[[str], Any]:
+    """A flag's parser whose validation errors argparse reports as such (exit 2, one line, the flag named),
+    instead of its generic "invalid _application value"."""
+
+    def parse_flag(text: str) -> Any:
+        try:
+            return parse(text)
+        except QATechValidationError as exc:
+            raise argparse.ArgumentTypeError(exc.message.split(": ", 1)[-1]) from None
+
+    parse_flag.__name__ = parse.__name__
+    return parse_flag
 
 
 def _application(text: str) -> Any:
@@ -85,8 +101,18 @@ def _add_wait_flags(parser: argparse.ArgumentParser, *, optional: bool) -> None:
 #: Shortcut flags for start-run fields, beside the flags derived from the request model.
 _SHORTCUTS: dict[str, tuple[str, Callable[[str], Any], str, str]] = {
     "test_plan_short_id": ("--test-plan", str, "PLN", "same as --test-plan-short-id"),
-    "applications": ("--application", _application, "APP=URL", "APP=URL, APP=env_..., or a JSON object; repeatable"),
-    "notifications": ("--notify-slack", _notification, "CHANNEL[:WHEN]", "WHEN is always or failure; repeatable"),
+    "applications": (
+        "--application",
+        _argument_type(_application),
+        "APP=URL",
+        "APP=URL, APP=env_..., or a JSON object; repeatable",
+    ),
+    "notifications": (
+        "--notify-slack",
+        _argument_type(_notification),
+        "CHANNEL[:WHEN]",
+        "WHEN is always or failure; repeatable",
+    ),
     "test_case_ids": ("--test-case-id", str, "ID", "one test case ID; repeatable"),
 }
 #: Start-run fields that are global options (they apply to every command).
@@ -139,33 +165,67 @@ def _start_run_values(args: argparse.Namespace) -> dict[str, Any]:
     return values
 
 
+def _add_global_options(parser: argparse.ArgumentParser) -> None:
+    """Options that apply to every command, before or after it. ``SUPPRESS``: an option not given after the
+    command leaves the value given before it (or the default) alone."""
+    parser.add_argument(
+        "--base-url",
+        default=argparse.SUPPRESS,
+        help=f"the API root (env {BASE_URL_ENV}; default {DEFAULT_BASE_URL})",
+    )
+    parser.add_argument(
+        "--project-short-id",
+        default=argparse.SUPPRESS,
+        help=f"proj_... (needed with organization API keys; env {PROJECT_SHORT_ID_ENV})",
+    )
+    parser.add_argument(
+        "--json", action="store_true", default=argparse.SUPPRESS, help="print one JSON object instead of text"
+    )
+    parser.add_argument(
+        "-v", "--verbose", action="store_true", default=argparse.SUPPRESS, help="log requests and retries"
+    )
+
+
+class _Parser(argparse.ArgumentParser):
+    """Usage errors in one line that names the flag (a CI log shows the line, not a screen of usage)."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(EXIT_USAGE, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="qatech-orchestration",
         description="Start, watch and rerun QA.tech test runs. Token: QATECH_API_TOKEN.",
         epilog="Exit codes: 0 ok, 1 run did not pass, 2 usage/validation (nothing sent), 3 API/network, "
         "4 wait timed out, 5 a start's outcome is unknown (a run may exist: do not retry blindly).",
     )
-    parser.add_argument("--base-url", default=os.environ.get("QATECH_BASE_URL") or DEFAULT_BASE_URL)
-    parser.add_argument(
-        "--project-short-id",
-        default=os.environ.get("QATECH_PROJECT_SHORT_ID") or None,
-        help="proj_... (needed with organization API keys; env QATECH_PROJECT_SHORT_ID)",
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    _add_global_options(parser)
+    parser.set_defaults(
+        base_url=os.environ.get(BASE_URL_ENV) or DEFAULT_BASE_URL,
+        project_short_id=os.environ.get(PROJECT_SHORT_ID_ENV) or None,
+        json=False,
+        verbose=False,
     )
-    parser.add_argument("--json", action="store_true", help="print one JSON object instead of text")
-    parser.add_argument("-v", "--verbose", action="store_true", help="log requests and retries")
+    # The global options are accepted after the subcommand too (``start ... --json``, as CI scripts write it).
+    globals_after = _Parser(add_help=False)
+    _add_global_options(globals_after)
     sub = parser.add_subparsers(dest="command", required=True)
 
-    start = sub.add_parser("start", help="start a run (POST /run)")
+    def add_command(name: str, help: str) -> argparse.ArgumentParser:
+        return sub.add_parser(name, help=help, parents=[globals_after], formatter_class=parser.formatter_class)
+
+    start = add_command("start", "start a run (POST /run)")
     _add_start_run_flags(start)
     _add_wait_flags(start, optional=True)
     add_report_flags(start)
 
-    status = sub.add_parser("status", help="print a run's status (GET /run/{shortId})")
+    status = add_command("status", "print a run's status (GET /run/{shortId})")
     status.add_argument("short_id")
     status.add_argument("--test-cases", choices=("failed", "all"), default="all")
 
-    rerun = sub.add_parser("rerun", help="rerun a run (POST /run/{shortId})")
+    rerun = add_command("rerun", "rerun a run (POST /run/{shortId})")
     rerun.add_argument("short_id")
     rerun.add_argument(
         "--failed-only",
@@ -178,7 +238,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_wait_flags(rerun, optional=True)
     add_report_flags(rerun)
 
-    wait = sub.add_parser("wait", help="wait for a run and exit by its result")
+    wait = add_command("wait", "wait for a run and exit by its result")
     wait.add_argument("short_id")
     _add_wait_flags(wait, optional=False)
     add_report_flags(wait)
@@ -246,12 +306,15 @@ def _started(start: Callable[[], StartedRun], out: _Printer, files: ReportFiles)
 
 
 def _run(args: argparse.Namespace, out: _Printer) -> int:
-    token = os.environ.get("QATECH_API_TOKEN", "")
+    token = os.environ.get(TOKEN_ENV, "")
     if not token:
-        raise QATechValidationError("set the QATECH_API_TOKEN environment variable", field="QATECH_API_TOKEN")
+        raise QATechValidationError(f"set the {TOKEN_ENV} environment variable", field=TOKEN_ENV)
     files = ReportFiles(args)
     files.check()
-    client = QATechClient(token, base_url=args.base_url, project_short_id=args.project_short_id)
+    try:
+        client = QATechClient(token, base_url=args.base_url, project_short_id=args.project_short_id)
+    except QATechValidationError as exc:
+        raise _named_as_given(exc, args) from None
     if args.command == "start":
         values = _start_run_values(args)
         run = _started(lambda: client.start_run(**values), out, files)
@@ -269,6 +332,19 @@ def _run(args: argparse.Namespace, out: _Printer) -> int:
         return _wait(client, args.short_id, None, args, out, files)
     out.status(client.get_run(args.short_id, test_cases=args.test_cases))
     return out.finish(EXIT_OK)
+
+
+def _named_as_given(exc: QATechValidationError, args: argparse.Namespace) -> QATechValidationError:
+    """A bad base URL or project short ID, named as the user gave it: the flag, or the environment variable."""
+    sources = {
+        "base_url": ("--base-url", BASE_URL_ENV),
+        "project_short_id": ("--project-short-id", PROJECT_SHORT_ID_ENV),
+    }
+    if exc.field not in sources:
+        return exc
+    flag, env = sources[exc.field]
+    where = env if getattr(args, exc.field) == os.environ.get(env) else flag
+    return QATechValidationError(exc.message.removeprefix(f"{exc.field}: "), field=where)
 
 
 def _never_fail_on_encoding() -> None:

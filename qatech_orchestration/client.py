@@ -31,6 +31,7 @@ from qatech_orchestration.errors import QATechError
 from qatech_orchestration.models import RunStatus, StartedRun
 from qatech_orchestration.request_builder import build_rerun_body, build_start_run_body
 from qatech_orchestration.retry import RetryPolicy
+from qatech_orchestration.transport_check import check_sync_transport
 from qatech_orchestration.validation import check_run_short_id
 from qatech_orchestration.waiting import ONE_ATTEMPT, RunWait, WaitLog
 
@@ -103,6 +104,7 @@ class QATechClient(ClientCore):
         sleep: Callable[[float], None] = time.sleep,
         **options: Unpack[ClientOptions],
     ) -> None:
+        check_sync_transport()  # before anything can be sent: a run started whose answer is unreadable is lost
         super().__init__(api_token, **options)
         self._sleep = sleep
         self._session = session or requests.Session()

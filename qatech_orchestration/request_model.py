@@ -99,8 +99,12 @@ class RequestField:
 
 @dataclass(frozen=True)
 class StricterRule:
-    """A rule of this model that QA.tech's published schema does not state, and why it is kept."""
+    """A rule of this model that QA.tech's published schema does not state, and why it is kept.
 
+    ``name`` is how tests refer to it (the emulator's schemathesis test tolerates exactly these findings).
+    """
+
+    name: str
     field: str
     rule: str
     reason: str
@@ -341,48 +345,76 @@ RERUN_FAILED_ONLY_DEFAULT = True
 #: Where this model is stricter than QA.tech's published schema, and why.
 STRICTER_THAN_SCHEMA = (
     StricterRule(
+        "unknown-keys",
         "any object (application, environment, notification, parameters, the body)",
         "unknown keys are refused, naming the closest known key",
         "the schema allows extra keys and QA.tech ignores them, so a typo such as 'environmnet' would run "
         "silently against the default environment",
     ),
     StricterRule(
+        "no-space-in-short-ids",
         "prefixed short IDs (pln_, app_, env_, preset_, proj_)",
         "no whitespace or control characters",
         "the schema's pattern allows them, but no QA.tech ID has any: a stray space or newline comes from a "
         "template or a copied secret, and would otherwise surface as a 404",
     ),
     StricterRule(
+        "one-environment",
         "applications[].environment",
         "exactly one of url and shortId",
         "the schema's anyOf accepts an object with both; QA.tech's documentation gives them as alternatives, "
         "and which one wins is undocumented",
     ),
     StricterRule(
+        "url-not-empty",
         "applications[].environment.url",
         "not empty, no whitespace",
         "an empty URL is what a template that found no value renders to (e.g. a missing XCom); no URL "
         "contains whitespace",
     ),
     StricterRule(
+        "url-with-scheme-has-host",
+        "applications[].environment.url",
+        "a URL with a scheme (`https://`) names a host",
+        "`https://` alone or `http://[::1` is no address a browser can open; a URL without a scheme "
+        "(`localhost:3000`) is still sent as given",
+    ),
+    StricterRule(
+        "channel-not-empty",
         "notifications[].channel",
         "not empty, no whitespace",
         "a Slack channel ID is never empty and has no spaces; QA.tech answers 400 only after checking Slack",
     ),
     StricterRule(
+        "id-lists-not-empty",
         "test_case_ids / project_test_case_ids",
         "not empty when given",
         "what an empty list means (run nothing, or everything) is undocumented; leaving the field out is unambiguous",
     ),
     StricterRule(
+        "test-case-uuids",
         "project_test_case_ids[]",
         "UUIDs",
         "QA.tech documents project test case IDs as UUIDs; anything else cannot match",
     ),
     StricterRule(
+        "plain-json",
         "parameters",
         "plain JSON only (no NaN or infinity)",
         "NaN and infinity are not JSON; Python's encoder would send them anyway",
+    ),
+    StricterRule(
+        "notifications-not-empty",
+        "notifications",
+        "not empty when given",
+        "QA.tech's API documentation answers 400 to an empty array; the OpenAPI file allows it. Leaving the "
+        "field out uses the project's default Slack channel",
+    ),
+    StricterRule(
+        "failed-only-or-ids",
+        "failed_only / project_test_case_ids (rerun)",
+        "not both",
+        "QA.tech's API documentation answers 400 to both at once; the OpenAPI file does not say so",
     ),
 )
 
@@ -429,10 +461,10 @@ def markdown_reference() -> str:
         "Everything else the schema allows is sent as given (for example a URL without a scheme, empty Git",
         "fields, `repository` that is not `owner/repo`, or the same application twice).",
         "",
-        "| Where | Rule | Why |",
-        "|---|---|---|",
+        "| Name | Where | Rule | Why |",
+        "|---|---|---|---|",
     ]
-    lines += [f"| {r.field} | {r.rule} | {r.reason} |" for r in STRICTER_THAN_SCHEMA]
+    lines += [f"| `{r.name}` | {r.field} | {r.rule} | {r.reason} |" for r in STRICTER_THAN_SCHEMA]
     return "\n".join(lines) + "\n"
 
 

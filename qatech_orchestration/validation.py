@@ -29,6 +29,11 @@ SHORT_ID_EXAMPLES = {
 }
 RUN_SHORT_ID_MAX_LENGTH = 128
 _RUN_SHORT_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]*")
+#: "scheme://": RFC 3986's scheme followed by an authority.
+_SCHEME = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://")
+#: One label of a host name once IDNA-encoded: what every HTTP library here (urllib3, yarl) can connect to.
+_HOST_LABEL = re.compile(r"[A-Za-z0-9_-]{1,63}")
+_PORT = re.compile(r"(:[0-9]*)?")
 
 
 def fail(field: str, message: str) -> QATechValidationError:
@@ -85,10 +90,18 @@ def check_run_short_id(value: Any, field: str = "run_short_id") -> str:
 
 def check_url(value: Any, field: str) -> str:
     """A non-empty URL without whitespace. The scheme is not required: QA.tech's schema types it as a
-    plain string."""
+    plain string, so ``localhost:3000`` or ``pr-123.example.app`` is sent as given. A URL that names a scheme
+    (``https://``) must name a host too: no browser can open ``https://`` or ``http://[::1``."""
     text = check_str(value, field, allow_empty=False)
     if has_space_or_control(text):
         raise fail(field, f"{describe(text)} contains whitespace or control characters")
+    if _SCHEME.match(text):
+        try:
+            host = urlsplit(text).hostname
+        except ValueError as exc:  # "Invalid IPv6 URL", a bad bracketed host
+            raise fail(field, f"{describe(text)} is not a URL ({exc}); e.g. 'https://pr-123.example.app'") from None
+        if not host:
+            raise fail(field, f"{describe(text)} has a scheme but no host; e.g. 'https://pr-123.example.app'")
     return text
 
 
@@ -183,6 +196,46 @@ def is_loopback_host(host: str) -> bool:
         return False
 
 
+def is_valid_host(netloc: str) -> bool:
+    """``host[:port]`` as written in a URL: a bracketed IPv6 address, an IPv4 address, or a DNS name whose
+    labels are 1-63 letters, digits, ``-`` or ``_`` once IDNA-encoded (``api.qa.tech``, ``qatech_emulator``,
+    ``bücher.example``). ``a..b``, ``a%b`` or ``a[::1]`` are not: urllib3 or aiohttp would fail on them only
+    when sending, with an error that names no setting."""
+    if netloc.startswith("["):
+        host, closed, port = netloc[1:].partition("]")
+        if not closed or not _PORT.fullmatch(port):
+            return False
+        try:
+            return ipaddress.ip_address(host).version == 6
+        except ValueError:
+            return False
+    host, colon, port = netloc.partition(":")
+    if not _PORT.fullmatch(colon + port):
+        return False
+    try:
+        ipaddress.ip_address(host)
+        return True
+    except ValueError:
+        pass
+    name = host[:-1] if host.endswith(".") else host
+    try:
+        encoded = name if name.isascii() else _idna_encode(name)
+        encoded.encode("ascii").decode("idna")  # an ASCII label such as "xn--" must decode too
+    except (UnicodeError, ValueError):  # idna.IDNAError is a UnicodeError
+        return False
+    return len(encoded) <= 253 and all(_HOST_LABEL.fullmatch(label) for label in encoded.split("."))
+
+
+def _idna_encode(name: str) -> str:
+    """A non-ASCII host name as urllib3 sends it: IDNA 2008 with the ``idna`` package (a dependency of
+    requests), which refuses what the standard library's IDNA 2003 codec lets through (an emoji)."""
+    try:
+        import idna
+    except ImportError:  # pragma: no cover - requests brings it
+        return name.encode("idna").decode("ascii")
+    return str(idna.encode(name.lower(), strict=True, std3_rules=True).decode("ascii"))
+
+
 def check_base_url(value: Any, *, allow_insecure_http: bool, default: str) -> str:
     """An ``https://host[:port]/path`` API root, without a trailing slash.
 
@@ -190,12 +243,17 @@ def check_base_url(value: Any, *, allow_insecure_http: bool, default: str) -> st
     the bearer token would otherwise cross the network in clear.
     """
     text = check_str(value, "base_url", allow_empty=False).strip()
-    parts = urlsplit(text)
     example = f"expected an http(s) URL such as {default!r}"
+    try:
+        parts = urlsplit(text)
+    except ValueError as exc:  # "Invalid IPv6 URL": an unclosed or bad bracketed host
+        raise fail("base_url", f"{describe(text)} is not a valid URL ({exc}); {example}") from None
     if parts.scheme not in ("http", "https") or not parts.hostname or has_space_or_control(text):
         raise fail("base_url", f"{describe(text)} is not a valid API root; {example}")
-    if parts.query or parts.fragment or parts.username or parts.password:
+    if parts.query or parts.fragment or parts.username or parts.password or "@" in parts.netloc:
         raise fail("base_url", f"{describe(text)} has a query, fragment or credentials; {example}")
+    if not is_valid_host(parts.netloc):
+        raise fail("base_url", f"{describe(text)} has an invalid host name {parts.hostname!r}; {example}")
     try:
         parts.port  # noqa: B018 - raises on a bad port
     except ValueError:

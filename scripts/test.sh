@@ -6,8 +6,10 @@
 #   Smoke legs, the Airflow tests that show a minor works (imports, provider and connection test, start,
 #   deferred wait, sensor, example DAGs, `airflow dags test`), plus the Dagster tests on the 3.2 leg:
 #     .venv-airflow-3.0, .venv-airflow-3.1, .venv-airflow-3.2 (+ Dagster 1.12)  (requirements/airflow-3.*.txt)
+#   Floors leg (.venv-floors, issue 19): the lowest versions pyproject.toml admits, on Python 3.10; the core,
+#   command-line and triggerer tests (floors_leg in scripts/_venv.sh).
 # Arguments go to pytest on the full legs only, e.g. ./scripts/test.sh tests/core -k retry
-# QATECH_SMOKE_LEGS="" skips the smoke legs; QATECH_SMOKE_LEGS="3.1" runs one.
+# QATECH_SMOKE_LEGS="" skips the smoke legs; QATECH_SMOKE_LEGS="3.1" runs one. QATECH_FLOORS_LEG=0 skips the floors.
 source "$(dirname "$0")/_venv.sh"
 cd "$ROOT"
 SMOKE_LEGS="${QATECH_SMOKE_LEGS-3.0 3.1 3.2}"
@@ -52,3 +54,8 @@ for leg in $SMOKE_LEGS; do
   echo "==> pytest (smoke): $(versions ".venv-airflow-$leg")"
   ".venv-airflow-$leg/bin/python" -m pytest -p no:cacheprovider "${selection[@]}"
 done
+
+# --- floors leg (issue 19): the declared lowest versions work (floors_leg in scripts/_venv.sh) ---
+if [ $# -eq 0 ] && [ "${QATECH_FLOORS_LEG:-1}" != "0" ]; then
+  floors_leg
+fi

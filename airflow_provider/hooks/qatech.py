@@ -8,7 +8,7 @@ from contextlib import asynccontextmanager
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
-from airflow_provider.version_compat import BaseHook, aget_connection
+from airflow_provider.version_compat import AirflowNotFoundException, BaseHook, aget_connection
 from qatech_orchestration.defaults import DEFAULT_BASE_URL
 from qatech_orchestration.settings import HTTP_SETTING_NAMES, HttpSettings
 from qatech_orchestration.validation import check_keys
@@ -66,6 +66,24 @@ def client_kwargs_from_connection(
     }
 
 
+def _not_found_in_the_triggerer(conn_id: str, exc: Exception) -> Exception:
+    """The trigger's error event for a connection the triggerer cannot see, naming the form that works.
+
+    Airflow 3.3's ``airflow dags test`` runs a deferred wait in-process, where Airflow's async connection
+    lookup reads only the environment (its in-process supervisor has no async channel to the metadata DB):
+    a connection saved with ``airflow connections add`` serves the start, and the wait then finds nothing.
+    """
+    from qatech_orchestration.errors import QATechValidationError
+
+    variable = f"AIRFLOW_CONN_{conn_id.upper()}"
+    return QATechValidationError(
+        f"the triggerer found no connection {conn_id!r} ({exc}). Define it where the triggerer runs; under "
+        f"`airflow dags test` on Airflow 3, a deferred wait sees only connections from the environment: "
+        f"""{variable}='{{"conn_type": "qatech", "password": "..."}}'""",
+        field="qatech_conn_id",
+    )
+
+
 class QATechHook(BaseHook):
     """Talks to QA.tech with the token of an Airflow connection.
 
@@ -121,7 +139,10 @@ class QATechHook(BaseHook):
         from airflow_provider.hooks.async_clients import shared_client
 
         async def client_kwargs() -> dict[str, Any]:
-            conn = await aget_connection(self.qatech_conn_id)
+            try:
+                conn = await aget_connection(self.qatech_conn_id)
+            except AirflowNotFoundException as exc:
+                raise _not_found_in_the_triggerer(self.qatech_conn_id, exc) from None
             return client_kwargs_from_connection(conn, self.project_short_id)
 
         async with shared_client(self.qatech_conn_id, self.project_short_id, client_kwargs) as client:

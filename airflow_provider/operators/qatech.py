@@ -13,6 +13,7 @@ from datetime import timedelta
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
+from airflow_provider.extras import fail_unless_deferrable_here
 from airflow_provider.links.qatech import QATechRunLink
 from airflow_provider.outcomes import (
     XCOM_RUN_ID,
@@ -81,6 +82,8 @@ class _QATechRunOperator(BaseOperator):
     def execute(self, context: Context) -> str:
         from qatech_orchestration.durable import Resume, resume_or_start
 
+        if self.wait_for_completion and self.deferrable:
+            fail_unless_deferrable_here()  # nothing is started that could not be waited for
         store = TaskRunStore(context, durable=self.durable)
         try:
             client = self.hook.client

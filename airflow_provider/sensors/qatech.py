@@ -9,6 +9,7 @@ from datetime import timedelta
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
+from airflow_provider.extras import fail_unless_deferrable_here
 from airflow_provider.links.qatech import XCOM_RUN_URL, QATechRunLink
 from airflow_provider.outcomes import (
     check_rendered_run_short_id,
@@ -123,6 +124,7 @@ class QATechRunSensor(BaseSensorOperator):
                 if "_wait" in self.__dict__ and self._wait.outage_since is not None:
                     raise AirflowSensorTimeout(str(self._wait.timed_out())) from exc  # say QA.tech was down
                 raise
+        fail_unless_deferrable_here()
         short_id = check_rendered_run_short_id(self.run_short_id)
         try:  # checked once before deferring: it may already be over
             status = first_look(self.hook.client, short_id, self._url, self.log)

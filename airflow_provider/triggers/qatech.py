@@ -77,11 +77,19 @@ class QATechRunTrigger(BaseTrigger):
         )
 
     async def run(self) -> AsyncIterator[TriggerEvent]:
-        await _import_async_stack()
+        base = {"run_short_id": self.run_short_id, "run_url": self.run_url}
+        try:
+            await _import_async_stack()
+        except ImportError as exc:  # a triggerer installed without the extra: the task fails saying so
+            from airflow_provider.extras import AIRFLOW_EXTRA_INSTALL
+
+            message = f"the triggerer cannot wait for QA.tech runs ({exc}): {AIRFLOW_EXTRA_INSTALL} in its environment"
+            yield TriggerEvent({**base, "status": "error", "message": message, "retryable": False,
+                                "status_code": None})  # fmt: skip
+            return
         from airflow_provider.hooks.qatech import QATechHook
         from qatech_orchestration.errors import QATechError, QATechWaitTimeout
 
-        base = {"run_short_id": self.run_short_id, "run_url": self.run_url}
         remaining = self.end_time - time.time()
         try:
             if remaining <= 0:

@@ -23,6 +23,7 @@ from urllib.parse import parse_qsl, urlsplit
 from qatech_orchestration.emulator.state import (
     BadRequest,
     EmulatedProject,
+    EmulatedRun,
     Fault,
     Outcome,
     RecordedRequest,
@@ -46,7 +47,8 @@ class _Request:
 
     def __init__(self, method: str, target: str, headers: dict[str, str], body: bytes) -> None:
         parts = urlsplit(target)
-        self.method, self.path, self.query = method, parts.path, dict(parse_qsl(parts.query))
+        # Blank values kept: "?testCases=" is an empty enum value, which QA.tech's schema forbids (a 400).
+        self.method, self.path, self.query = method, parts.path, dict(parse_qsl(parts.query, keep_blank_values=True))
         self.headers, self.body = headers, body
 
 
@@ -136,6 +138,7 @@ class QATechEmulator:
         self._writers: set[asyncio.StreamWriter] = set()
         self._server: asyncio.Server | None = None
         self._hung_until = 0.0  # loop time until which requests are read and never answered
+        self._handlers: set[asyncio.Task[None]] = set()
         self.connections_accepted = 0
         #: ``time.time()`` when the last outage ended (QA.tech answering again), for benchmarks
         self.outage_ended_at: float | None = None
@@ -169,6 +172,12 @@ class QATechEmulator:
             self._server.close()
         for writer in list(self._writers):  # idle keep-alive connections: do not wait for them
             writer.close()
+        # Let each connection's handler see its closed stream and return before the loop ends: a handler
+        # that asyncio.run() cancels instead makes Python 3.11's StreamReaderProtocol log "Exception in
+        # callback ... CancelledError" for a client that merely kept its connection open.
+        handlers = [task for task in self._handlers if not task.done()]
+        if handlers:
+            await asyncio.wait(handlers, timeout=1.0)
 
     def start(self) -> QATechEmulator:
         if self._thread is None:
@@ -242,6 +251,18 @@ class QATechEmulator:
         are no longer held. Returns how many runs were released."""
         return self.project.release_held_runs(test_plan_short_id)
 
+    def add_run(
+        self,
+        short_id: str,
+        outcome: str | Outcome = "PASSED",
+        *,
+        failing: dict[str, str] | None = None,
+        test_plan_short_id: str = "pln_default",
+    ) -> EmulatedRun:
+        """A finished run under a short ID of your choice (``add_run("abc123", "FAILED")``), as if started
+        elsewhere; ``failing`` as for :meth:`script_outcome`."""
+        return self.project.add_run(short_id, outcome, failing=failing, test_plan_short_id=test_plan_short_id)
+
     def inject_fault(self, endpoint: str, fault: Fault | None = None, **kwargs: Any) -> Fault:
         """Make ``start_run``, ``get_run`` or ``rerun`` misbehave; see :class:`Fault`."""
         return self.project.inject_fault(endpoint, fault, **kwargs)
@@ -313,6 +334,9 @@ class QATechEmulator:
         if sock is not None:  # headers and body go out in one write anyway; no delayed-ACK stalls
             sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         self._writers.add(writer)
+        handler = asyncio.current_task()
+        if handler is not None:
+            self._handlers.add(handler)
         self.connections_accepted += 1
         try:
             while True:
@@ -330,8 +354,14 @@ class QATechEmulator:
                     return
         except (ConnectionError, asyncio.IncompleteReadError, asyncio.LimitOverrunError, ValueError):
             log.debug("emulator: client went away")
+        except asyncio.CancelledError:
+            # The emulator is stopping while this connection is busy (a delayed or slow answer): end quietly,
+            # so that no "Exception in callback" is logged for it (see _serve).
+            log.debug("emulator: connection closed as the emulator stops")
         finally:
             self._writers.discard(writer)
+            if handler is not None:
+                self._handlers.discard(handler)
             writer.close()
 
     async def _read_request(self, reader: asyncio.StreamReader) -> _Request | None:
@@ -415,6 +445,9 @@ class QATechEmulator:
             except ValueError:
                 parse_error = "Request body is not valid JSON"
                 body = request.body.decode("utf-8", "replace")
+            else:
+                if body is None:  # the schema's request bodies are objects: a JSON null is not one
+                    parse_error = "Request body must be a JSON object, not null"
         user_agent = request.headers.get("user-agent")
         project.record(RecordedRequest(method, path, request.query, body, authorized, user_agent, endpoint))
         if endpoint is None:

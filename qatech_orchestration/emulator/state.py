@@ -231,6 +231,29 @@ class EmulatedProject:
                 run.outcome = Outcome(test_names=run.outcome.test_names)  # every test case passed at creation
         return len(held)
 
+    def add_run(
+        self,
+        short_id: str,
+        outcome: str | Outcome = "PASSED",
+        *,
+        failing: dict[str, str] | None = None,
+        test_plan_short_id: str = "pln_default",
+    ) -> EmulatedRun:
+        """A run that exists already and has finished, under a short ID of the caller's (a run started
+        elsewhere: what ``status``, ``wait`` and ``rerun`` read in a README example or a demo)."""
+        value = self._as_outcome(outcome, failing)
+        names = [*value.test_names, *(name for name in value.failing if name not in value.test_names)]
+        plan = {
+            "name": (self.test_plans or {}).get(test_plan_short_id, "Default test plan"),
+            "shortId": test_plan_short_id,
+        }
+        with self._lock:
+            if short_id in self.runs:
+                raise ValueError(f"run {short_id!r} exists already")
+            run = self._new_run(value, plan, {}, names, short_id=short_id)
+            run.polls = self.polls_to_finish  # finished: its next read is terminal
+        return run
+
     def inject_fault(self, endpoint: str, fault: Fault | None = None, **kwargs: Any) -> Fault:
         """Make ``endpoint`` (``start_run``, ``get_run``, ``rerun``) misbehave; see :class:`Fault`."""
         if endpoint not in ("start_run", "get_run", "rerun"):
@@ -417,9 +440,10 @@ class EmulatedProject:
         body: dict[str, Any],
         names: list[str],
         rerun_of: str | None = None,
+        short_id: str | None = None,
     ) -> EmulatedRun:
         self._counter += 1
-        short_id = f"r{self._counter:05d}"
+        short_id = short_id or f"r{self._counter:05d}"
         cases = []
         for i, name in enumerate(names):
             final_status = None

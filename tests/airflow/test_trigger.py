@@ -219,3 +219,10 @@ def test_the_event_stays_small_and_the_operator_reads_the_rest(emulator: QATechE
     with pytest.raises(AirflowException) as info:
         finish_from_event({"ti": _Ti()}, event, fail_on_skipped=False, reread=lambda s: reread(s, "all"))
     assert "and 50 more" in str(info.value)  # counted from the full run, not from the event's 20
+
+
+def test_a_connection_the_triggerer_cannot_find_ends_in_one_error_event_naming_the_working_form() -> None:
+    (event,) = asyncio.run(_events(_trigger("abc123", conn_id="qatech_nowhere")))
+    assert event["status"] == "error" and event["retryable"] is False
+    assert "the triggerer found no connection 'qatech_nowhere'" in event["message"]
+    assert "AIRFLOW_CONN_QATECH_NOWHERE=" in event["message"]

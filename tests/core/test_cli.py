@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import os
 import shutil
 import subprocess
@@ -18,10 +19,20 @@ from qatech_orchestration.cli import (
     EXIT_OK,
     EXIT_TIMEOUT,
     EXIT_USAGE,
+    build_parser,
     main,
 )
 from qatech_orchestration.emulator import QATechEmulator
 from tests.conftest import TOKEN
+
+
+@pytest.fixture(autouse=True)
+def _logging_as_in_a_new_process(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The command line configures logging as a new process finds it: no handler, WARNING. (Airflow 2, when
+    a test module imported it before, leaves a DEBUG console handler on stdout, which --json must not get.)"""
+    root = logging.getLogger()
+    monkeypatch.setattr(root, "handlers", [])
+    monkeypatch.setattr(root, "level", logging.WARNING)
 
 
 @pytest.fixture
@@ -157,7 +168,10 @@ def test_console_script_is_installed(env: QATechEmulator) -> None:
         (["wait", "abc123", "--timeout", "inf"], "--timeout: 'inf' is not a finite number of seconds > 0"),
         (["start", "--parameters-json", '{"configs": {"cfg_a": NaN}}'], "parameters: is not plain JSON"),
         (["start", "--parameters-json", '{"configs": {"cfg_a": 1e999}}'], "parameters: is not plain JSON"),
-        (["--base-url", "htps://api.qa.tech/v1", "start"], "base_url:"),
+        (
+            ["--base-url", "htps://api.qa.tech/v1", "start"],
+            "--base-url: 'htps://api.qa.tech/v1' is not a valid API root",
+        ),
         (["--base-url", "http://qa.example.com/v1", "start"], "plain http:// to another machine"),
     ],
 )
@@ -228,3 +242,107 @@ def test_a_terminal_that_cannot_encode_the_plan_name_keeps_the_run_id() -> None:
     assert result.returncode == EXIT_OK, result.stderr.decode("ascii", "replace")
     assert out.splitlines()[0] == "run_short_id=r00001"
     assert "Pr\\xfcfplan" in out  # shown escaped, not a traceback
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["--json", "-v", "--project-short-id", "proj_emulator", "start", "--test-plan", "pln_abc123"],
+        ["start", "--test-plan", "pln_abc123", "--json", "-v", "--project-short-id", "proj_emulator"],
+        ["--json", "start", "--project-short-id", "proj_emulator", "--test-plan", "pln_abc123", "-v"],
+    ],
+)
+def test_global_options_before_or_after_the_command(
+    argv: list[str], env: QATechEmulator, capsys: pytest.CaptureFixture[str]
+) -> None:
+    args = build_parser().parse_args(argv)
+    assert (args.json, args.verbose, args.project_short_id) == (True, True, "proj_emulator")
+    code, out, _ = _run(capsys, *argv)
+    assert code == EXIT_OK
+    assert json.loads(out)["run"]["short_id"] == "r00001"  # --json
+    assert env.requests_to("start_run")[0].body == {"testPlanShortId": "pln_abc123", "projectShortId": "proj_emulator"}
+
+
+def test_base_url_after_the_command_wins_over_the_environment(
+    env: QATechEmulator, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("QATECH_BASE_URL", "https://api.qa.tech/v1")  # would fail: no network here
+    code, out, err = _run(capsys, "status", "r00001", "--base-url", env.base_url, "--json")
+    assert code == EXIT_API and "HTTP 404" in json.loads(out)["message"], err  # the emulator answered
+    assert [r.path for r in env.requests] == ["/v1/run/r00001"]
+
+
+def test_an_option_after_the_command_does_not_reset_one_before_it(
+    env: QATechEmulator, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, out, _ = _run(capsys, "--json", "start", "--test-plan", "pln_abc123")
+    assert code == EXIT_OK and json.loads(out)["exit_code"] == EXIT_OK
+
+
+def test_version(capsys: pytest.CaptureFixture[str]) -> None:
+    from qatech_orchestration import __version__
+
+    with pytest.raises(SystemExit) as exit_info:
+        main(["--version"])
+    assert exit_info.value.code == 0
+    assert capsys.readouterr().out.strip() == f"qatech-orchestration {__version__}"
+
+
+@pytest.mark.parametrize(
+    ("env_vars", "argv", "says"),
+    [
+        ({"QATECH_BASE_URL": "http://[::1/v1"}, ["start"], "QATECH_BASE_URL: 'http://[::1/v1' is not a valid URL"),
+        ({}, ["start", "--base-url", "http://[::1/v1"], "--base-url: 'http://[::1/v1' is not a valid URL"),
+        ({}, ["--base-url", "https://[::zz]/v1", "status", "abc123"], "--base-url: 'https://[::zz]/v1' "),
+        ({}, ["--base-url", "https://a..b/v1", "start"], "--base-url: 'https://a..b/v1' has an invalid host name"),
+        ({}, ["--base-url", "https://a%b/v1", "start"], "--base-url: 'https://a%b/v1' has an invalid host name"),
+        ({}, ["--base-url", "https:///v1", "start"], "--base-url: 'https:///v1' is not a valid API root"),
+        ({"QATECH_PROJECT_SHORT_ID": "project1"}, ["start"], "QATECH_PROJECT_SHORT_ID: 'project1' is not a proj"),
+        ({}, ["start", "--application", "app_x=https://"], "environment.url: 'https://' has a scheme but no host"),
+        ({}, ["start", "--application", "app_x=http://[::1"], "environment.url: 'http://[::1' is not a URL"),
+        ({}, ["start", "--application", "{bad"], "argument --application: is not valid JSON"),
+        ({}, ["start", "--notify-slack", '{"channel": '], "argument --notify-slack: is not valid JSON"),
+        ({}, ["start", "--bogus"], "unrecognized arguments: --bogus"),
+    ],
+)  # fmt: skip
+def test_bad_input_is_one_line_naming_the_field_and_nothing_is_sent(
+    env_vars: dict[str, str],
+    argv: list[str],
+    says: str,
+    env: QATechEmulator,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    for name, value in env_vars.items():
+        monkeypatch.setenv(name, value)
+    try:
+        code = main(argv)
+    except SystemExit as exc:  # argparse's own usage errors
+        code = int(exc.code or 0)
+    out, err = capsys.readouterr()
+    assert code == EXIT_USAGE, err
+    assert out == "" and len(err.splitlines()) == 1 and says in err, err
+    assert env.requests == []
+
+
+def test_what_the_schema_allows_is_sent_as_given(env: QATechEmulator, capsys: pytest.CaptureFixture[str]) -> None:
+    code, _, err = _run(capsys, "start", "--application", "app_gXeBl2=localhost:3000")
+    assert code == EXIT_OK, err
+    body = env.requests_to("start_run")[0].body
+    assert body["applications"][0]["environment"] == {"url": "localhost:3000"}
+
+
+def test_a_malformed_base_url_never_shows_a_traceback() -> None:
+    exe = shutil.which("qatech-orchestration") or os.path.join(os.path.dirname(sys.executable), "qatech-orchestration")
+    result = subprocess.run(
+        [exe, "start", "--json"],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "QATECH_API_TOKEN": TOKEN, "QATECH_BASE_URL": "http://[::1/v1"},
+        timeout=60,
+    )
+    assert result.returncode == EXIT_USAGE, result.stderr
+    assert "Traceback" not in result.stderr + result.stdout
+    assert json.loads(result.stdout)["message"].startswith(
+        "error: QATECH_BASE_URL: 'http://[::1/v1' is not a valid URL"
+    )

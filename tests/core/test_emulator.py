@@ -8,6 +8,7 @@ import subprocess
 import sys
 import time
 
+import pytest
 import requests
 
 from qatech_orchestration import QATechClient
@@ -172,3 +173,77 @@ def test_a_hung_outage_reads_requests_and_never_answers_them(emulator: QATechEmu
             return False
 
     _poll_until(answers)
+
+
+def _post(emulator: QATechEmulator, path: str, data: bytes) -> requests.Response:
+    headers = {"Authorization": f"Bearer {TOKEN}", "Content-Type": "application/json"}
+    return requests.post(f"{emulator.base_url}{path}", data=data, headers=headers, timeout=5)
+
+
+def test_a_null_body_is_refused_as_the_schema_says(client: QATechClient, emulator: QATechEmulator) -> None:
+    run = client.start_run()
+    client.wait_for_run(run.short_id, poll_interval=0.01, timeout=5)
+    for path in ("/run", f"/run/{run.short_id}"):
+        answer = _post(emulator, path, b"null")
+        assert answer.status_code == 400, answer.text
+        assert answer.json() == {"message": "Request body must be a JSON object, not null"}
+    assert list(emulator.project.runs) == [run.short_id]  # nothing started
+    assert _post(emulator, "/run", b"").status_code == 200  # no body at all: the schema's body is optional
+
+
+def test_an_empty_enum_value_is_refused(client: QATechClient, emulator: QATechEmulator) -> None:
+    run = client.start_run()
+    headers = {"Authorization": f"Bearer {TOKEN}"}
+    answer = requests.get(f"{emulator.base_url}/run/{run.short_id}?testCases=", headers=headers, timeout=5)
+    assert answer.status_code == 400 and "testCases" in answer.json()["message"]
+    answer = requests.get(f"{emulator.base_url}/run/{run.short_id}?testCases=all", headers=headers, timeout=5)
+    assert answer.status_code == 200
+
+
+_OPEN_CLIENTS = """
+import sys, threading, time
+from qatech_orchestration import QATechClient
+from qatech_orchestration.emulator import QATechEmulator
+from qatech_orchestration.errors import QATechError
+
+with QATechEmulator(token=sys.argv[1], polls_to_finish=2) as emu:
+    idle = QATechClient(sys.argv[1], base_url=emu.base_url)  # keeps its keep-alive connection open
+    run = idle.start_run()
+    idle.get_run(run.short_id)
+    busy = QATechClient(sys.argv[1], base_url=emu.base_url, max_retries=0)
+    emu.inject_fault("get_run", delay=30.0)  # this one is mid-request when the emulator stops
+    outcome = []
+
+    def read() -> None:
+        try:
+            busy.get_run(run.short_id)
+        except QATechError as exc:
+            outcome.append(type(exc).__name__)
+
+    reader = threading.Thread(target=read)
+    reader.start()
+    while len(emu.requests_to("get_run")) < 2:
+        time.sleep(0.01)
+reader.join(30)
+print("stopped;", *outcome)
+"""
+
+
+def test_the_emulator_exits_cleanly_with_open_clients() -> None:
+    """Python 3.11 logged "Exception in callback StreamReaderProtocol.connection_made ... CancelledError" when
+    the ``with`` block ended while a client held a keep-alive connection."""
+    result = subprocess.run([sys.executable, "-c", _OPEN_CLIENTS, TOKEN], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "stopped; QATechConnectionError"  # the busy client's answer was cut
+    assert result.stderr == ""
+
+
+def test_a_run_added_under_a_chosen_short_id_is_finished(client: QATechClient, emulator: QATechEmulator) -> None:
+    emulator.add_run("abc123", "FAILED", failing={"Checkout": "Pay button missing"})
+    status = client.get_run("abc123", test_cases="failed")
+    assert (status.status, status.result) == ("COMPLETED", "FAILED")
+    assert [(c.name, c.result_title) for c in status.test_cases] == [("Checkout", "Pay button missing")]
+    rerun = client.rerun("abc123")  # it has failed test cases to rerun
+    assert emulator.project.runs[rerun.short_id].rerun_of == "abc123"
+    with pytest.raises(ValueError, match="run 'abc123' exists already"):
+        emulator.add_run("abc123")

@@ -271,3 +271,86 @@ def test_require_checked_assets_accepts_declared_targets_and_names_unknown_ones(
     assert "check 'other' on 'warehouse/orders': declare it, e.g. with dg.AssetSpec" in text
     with_spec = dg.Definitions(assets=[dashboard_data, dg.AssetSpec(["warehouse", "orders"])], asset_checks=[elsewhere])
     assert require_checked_assets(with_spec) is with_spec
+
+
+_SECOND_COMPONENT = """type: dagster_resource.QATechAssetChecksComponent
+attributes:
+  api_token_env_var: QATECH_API_TOKEN
+  base_url: {base_url}
+{resource_key}  checks:
+    - asset: published_dashboard
+      test_plan_short_id: pln_publish-checks_9kQ1
+      poll_interval: 0.01
+"""
+
+_MATERIALIZE = """
+import sys
+from qatech_dagster_example.definitions import defs
+
+loaded = defs()
+result = loaded.resolve_implicit_global_asset_job_def().execute_in_process(raise_on_error=False)
+print("resources:", sorted(str(key) for key in (loaded.resources or {})))
+print("checks:", sorted((e.asset_key.to_user_string(), e.passed) for e in result.get_asset_check_evaluations()))
+"""
+
+
+def _project_with_a_second_component(tmp_path: Path, base_url: str, resource_key: str | None) -> Path:
+    import shutil
+
+    project = tmp_path / "project"
+    shutil.copytree(PROJECT, project)
+    second = project / "qatech_dagster_example" / "defs" / "publish_checks"
+    second.mkdir()
+    key_line = f"  resource_key: {resource_key}\n" if resource_key else ""
+    (second / "defs.yaml").write_text(_SECOND_COMPONENT.format(base_url=base_url, resource_key=key_line))
+    return project
+
+
+def test_two_components_with_different_settings_fail_dg_check_defs_naming_resource_key(
+    project_env: QATechEmulator, tmp_path: Path
+) -> None:
+    with QATechEmulator(token=TOKEN) as other:
+        project = _project_with_a_second_component(tmp_path, other.base_url, resource_key=None)
+        bindir = Path(sys.executable).parent
+        env = {**os.environ, "PYTHONPATH": str(project), "PATH": f"{bindir}{os.pathsep}{os.environ['PATH']}"}
+        result = subprocess.run([str(bindir / "dg"), "check", "defs"], capture_output=True, text=True, env=env,
+                                cwd=project, timeout=300)  # fmt: skip
+        assert other.requests == []
+    output = result.stdout + result.stderr
+    assert result.returncode != 0, output[-3000:]
+    # Dagster builds the two in an order of its own: either may be the one named second
+    here, there = ("qatech_checks", "publish_checks") if "at defs/qatech_checks: resource_key" in output else (
+        "publish_checks", "qatech_checks")  # fmt: skip
+    assert (f"QATechAssetChecksComponent at defs/{here}: resource_key 'qatech' is already the QA.tech resource of "
+            f"the component at defs/{there}, with other settings (base_url ") in output  # fmt: skip
+    assert (
+        f"Give this component a resource key of its own (resource_key: {here.replace('publish', 'qatech_publish')})"
+        in output
+    )  # the fix, spelled out
+    assert project_env.requests == []
+
+
+def test_two_components_with_their_own_resource_keys_each_use_their_settings(
+    project_env: QATechEmulator, tmp_path: Path
+) -> None:
+    with QATechEmulator(token=TOKEN, polls_to_finish=1) as other:
+        project = _project_with_a_second_component(tmp_path, other.base_url, resource_key="qatech_publish_checks")
+        bindir = Path(sys.executable).parent
+        env = {**os.environ, "PYTHONPATH": str(project), "PATH": f"{bindir}{os.pathsep}{os.environ['PATH']}"}
+        assert "All definitions loaded successfully" in _run_cli([str(bindir / "dg"), "check", "defs"], env, project)
+        output = _run_cli([sys.executable, "-c", _MATERIALIZE], env, project).splitlines()
+        assert "resources: ['qatech', 'qatech_publish_checks']" in output
+        assert "checks: [('dashboard_data', True), ('published_dashboard', True)]" in output
+        # each check started its run through its own component's resource
+        assert [r.body["testPlanShortId"] for r in other.requests_to("start_run")] == ["pln_publish-checks_9kQ1"]
+    assert [r.body["testPlanShortId"] for r in project_env.requests_to("start_run")] == ["pln_dashboard-checks_7fQ2"]
+
+
+def test_dg_list_components_shows_a_plain_text_summary(project_env: QATechEmulator) -> None:
+    bindir = Path(sys.executable).parent
+    env = {**os.environ, "PYTHONPATH": str(PROJECT), "PATH": f"{bindir}{os.pathsep}{os.environ['PATH']}",
+           "COLUMNS": "400"}  # fmt: skip
+    listing = _run_cli([str(bindir / "dg"), "list", "components"], env, PROJECT)
+    (row,) = [line for line in listing.splitlines() if "dagster_resource.QATechAssetChecksComponent" in line]
+    assert "QA.tech end-to-end checks for assets, and the QA.tech resource they use." in row
+    assert "`" not in row  # no reStructuredText markup
