@@ -109,6 +109,10 @@ RUN_BY: dict[tuple[str, str, int], str] = {
     ("Component", "yaml", 0): DAGSTER + "test_the_component_yaml_and_definitions_blocks",
     ("Misspelled asset keys", "python", 0): DAGSTER + "test_the_component_yaml_and_definitions_blocks",
     ("Running the Dagster UI", "bash", 0): DAGSTER + "test_the_dagster_ui_commands",
+    ("Command line: JUnit XML, Markdown, GitHub Actions", "bash", 0): CORE + "test_the_report_commands",
+    ("Airflow: task log and `run_summary` XCom", "python", 0): AIRFLOW
+    + "test_the_run_summary_block_templates_the_message",
+    ("Testing your pipelines", "python", 0): "tests/plugin/test_readme_plugin.py::test_the_readme_test_file_runs",
 }  # fmt: skip
 
 

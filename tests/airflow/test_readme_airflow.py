@@ -66,3 +66,29 @@ def test_the_operator_blocks_run_as_a_dag(emulator: QATechEmulator, task_output:
     assert application["environment"]["name"].startswith("ETL 20")  # "ETL {{ ds }}"
     assert start.body["notifications"] == [{"type": "slack", "channel": "C0478ABCDEF", "notifyOn": "failure"}]
     assert emulator.requests_to("rerun") == []  # the deflaking rerun only runs when the wait failed
+
+
+def test_the_run_summary_block_templates_the_message(emulator: QATechEmulator) -> None:
+    """The ``run_summary`` block after the README's sensor block, for a run that fails one test case: the test
+    starts the run (``start_qa``, not waiting), defines ``send`` (the reader's Slack call) and ``PythonOperator``,
+    and wires the tasks."""
+    from airflow_provider.operators.qatech import QATechStartRunOperator
+
+    emulator.project.polls_to_finish = 1
+    emulator.script_outcome("FAILED", failing={"Checkout": "Pay button missing"})
+    sent: list[str] = []
+    namespace: dict[str, Any] = {"PythonOperator": python_operator(), "send": lambda message: sent.append(message)}
+    with dag_class()(dag_id=new_dag_id("readme"), schedule=None, start_date=pendulum.datetime(2026, 1, 1, tz="UTC"),
+                     catchup=False) as dag:  # fmt: skip
+        start_qa = QATechStartRunOperator(task_id="start_qa", test_plan_short_id="pln_dashboard-checks_7fQ2")
+        for section in ("QATechRunSensor", "Airflow: task log and `run_summary` XCom"):
+            exec(compile(block(section, "python").text, f"README.md ({section})", "exec"), namespace)
+        start_qa >> namespace["wait_for_qa"] >> namespace["notify"]
+    dagrun = run_dag(dag)
+    assert task_states(dagrun) == {"start_qa": "success", "wait_for_qa": "failed", "notify": "success"}
+    (run,) = emulator.project.runs.values()
+    (message,) = sent
+    assert message.strip().splitlines() == [
+        f"QA.tech run {run.short_id} COMPLETED/FAILED: 3 of 4 passed {run.url}",
+        "  - Checkout: Pay button missing",
+    ]

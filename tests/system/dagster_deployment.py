@@ -202,4 +202,9 @@ def dagster_deployment(
         deployment.wait_for(
             "the webserver", lambda: deployment.http.get(f"{deployment.url}/server_info", timeout=5).ok, 180
         )
+        # The webserver answers before its code location has loaded (on a busy machine, for seconds): until then
+        # it lists no repository to launch runs in.
+        deployment.wait_for(
+            "the code location", lambda: deployment.graphql(REPOSITORIES)["repositoriesOrError"].get("nodes"), 300
+        )
         yield deployment
