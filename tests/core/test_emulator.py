@@ -4,15 +4,15 @@ from __future__ import annotations
 
 import os
 import signal
-import subprocess
 import sys
-import time
 
+import pytest
 import requests
 
 from qatech_orchestration import QATechClient
 from qatech_orchestration.emulator import QATechEmulator
 from tests.conftest import TOKEN
+from tests.subprocesses import started
 
 
 def test_lifecycle_initiated_running_then_terminal() -> None:
@@ -48,31 +48,26 @@ def test_dashboard_page_serves_the_run_url(client: QATechClient, emulator: QATec
     assert page.status_code == 200 and run.short_id in page.text
 
 
-def test_command_line_serves_until_interrupted() -> None:
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "qatech_orchestration.emulator", "--port", "0", "--token", TOKEN],
-        stdout=subprocess.PIPE,
-        text=True,
-        env={**os.environ, "PYTHONUNBUFFERED": "1"},
-    )
-    try:
-        assert proc.stdout is not None
-        line = proc.stdout.readline()
-        assert "serving http://127.0.0.1:" in line
+# The command line's own token: a failure report shows the command line, and the suite's token stays out of it.
+CLI_TOKEN = "emulator-cli-token-1234567"
+
+
+@pytest.mark.parametrize("inherited", ["default", "ignored"])
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
+def test_command_line_serves_until_interrupted(signum: signal.Signals, inherited: str) -> None:
+    """It stops cleanly on SIGINT (Ctrl-C) and SIGTERM (containers, service managers) even when it inherited
+    them ignored, as a background job (``cmd &`` in a non-interactive shell) inherits SIGINT."""
+    command = [sys.executable, "-m", "qatech_orchestration.emulator", "--port", "0", "--token", CLI_TOKEN]
+    if inherited == "ignored":
+        command = ["sh", "-c", 'trap "" INT TERM; exec "$@"', "sh", *command]
+    with started(command, env={**os.environ, "PYTHONUNBUFFERED": "1"}) as emulator:
+        line = emulator.wait_for_output("serving http://127.0.0.1:", timeout=30)
         base_url = line.split("serving ", 1)[1].split()[0]
-        deadline = time.monotonic() + 10
-        while True:
-            try:
-                run = QATechClient(TOKEN, base_url=base_url, max_retries=0).start_run()
-                break
-            except Exception:
-                if time.monotonic() > deadline:
-                    raise
-                time.sleep(0.1)
-        assert run.short_id
-    finally:
-        proc.send_signal(signal.SIGINT)
-        assert proc.wait(timeout=10) == 0
+        with QATechClient(CLI_TOKEN, base_url=base_url, max_retries=0) as client:
+            assert client.start_run().short_id == "r00001"
+        emulator.process.send_signal(signum)
+        assert emulator.exit_code(timeout=10) == 0, emulator.output()
+        assert "QA.tech emulator stopped" in emulator.output()
 
 
 def test_stats_endpoint_counts_requests(client: QATechClient, emulator: QATechEmulator) -> None:
