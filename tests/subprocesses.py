@@ -7,6 +7,7 @@ import os
 import signal
 import subprocess
 import threading
+import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager, suppress
 from typing import IO, Any
@@ -20,13 +21,22 @@ GRACE = 10.0
 def stop_group(process: subprocess.Popen[Any], grace: float = GRACE) -> None:
     """SIGTERM the process's group; SIGKILL it if the leader has not exited after ``scaled(grace)``. The group
     is killed in any case, so that no child (a worker, a code server) outlives the test."""
-    with suppress(ProcessLookupError):
-        os.killpg(process.pid, signal.SIGTERM)
-    with suppress(subprocess.TimeoutExpired):
+    stop_groups([process], grace)
+
+
+def stop_groups(processes: list[subprocess.Popen[Any]], grace: float = GRACE) -> None:
+    """:func:`stop_group` for several processes at once: all are asked first, then each is waited for."""
+    for process in processes:
+        with suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGTERM)
+    end = time.monotonic() + scaled(grace)
+    for process in processes:
+        with suppress(subprocess.TimeoutExpired):
+            process.wait(timeout=max(0.0, end - time.monotonic()))
+    for process in processes:
+        with suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGKILL)
         process.wait(timeout=scaled(grace))
-    with suppress(ProcessLookupError):
-        os.killpg(process.pid, signal.SIGKILL)
-    process.wait(timeout=scaled(grace))
 
 
 def tail(text: str, limit: int = 4000) -> str:

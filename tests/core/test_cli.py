@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import subprocess
 import sys
 from typing import Any
 
@@ -22,6 +21,7 @@ from qatech_orchestration.cli import (
 )
 from qatech_orchestration.emulator import QATechEmulator
 from tests.conftest import TOKEN
+from tests.subprocesses import run
 
 
 @pytest.fixture
@@ -136,10 +136,8 @@ def test_api_error_exit_3(env: QATechEmulator, capsys: pytest.CaptureFixture[str
 
 def test_console_script_is_installed(env: QATechEmulator) -> None:
     exe = shutil.which("qatech-orchestration") or os.path.join(os.path.dirname(sys.executable), "qatech-orchestration")
-    result = subprocess.run(
+    result = run(
         [exe, "--json", "start", "--wait", "--poll-interval", "0.01"],
-        capture_output=True,
-        text=True,
         env={**os.environ, "QATECH_API_TOKEN": TOKEN, "QATECH_BASE_URL": env.base_url},
         timeout=60,
     )
@@ -216,9 +214,9 @@ def test_a_terminal_that_cannot_encode_the_plan_name_keeps_the_run_id() -> None:
         exe = shutil.which("qatech-orchestration") or os.path.join(
             os.path.dirname(sys.executable), "qatech-orchestration"
         )
-        result = subprocess.run(
+        result = run(
             [exe, "start", "--test-plan", "pln_unicode_1"],
-            capture_output=True,
+            text=False,
             env={**os.environ, "QATECH_API_TOKEN": TOKEN, "QATECH_BASE_URL": emulator.base_url,
                  "PYTHONIOENCODING": "ascii", "LANG": "C", "LC_ALL": "C"},
             timeout=60,

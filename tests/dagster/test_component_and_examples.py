@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import subprocess
 import sys
 from pathlib import Path
 from typing import Any
@@ -14,6 +13,7 @@ import pytest
 from dagster_resource import QATechAssetChecksComponent, build_qatech_asset_check, require_checked_assets
 from qatech_orchestration.emulator import QATechEmulator
 from tests.conftest import TOKEN
+from tests.subprocesses import run
 
 ROOT = Path(__file__).resolve().parents[2]
 PROJECT = ROOT / "example_dags" / "dagster_project"
@@ -94,12 +94,10 @@ except BetaWarning as warning:
 
 def test_loading_the_component_project_raises_no_beta_warning(project_env: QATechEmulator) -> None:
     # Seen in the webserver's and daemon's logs (#12): Dagster's own conversion of a YAML component's checks.
-    result = subprocess.run(
+    result = run(
         [sys.executable, "-c", LOAD_WITH_BETA_WARNINGS_AS_ERRORS],
         cwd=PROJECT,
         env={**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), str(PROJECT)])},
-        capture_output=True,
-        text=True,
         timeout=240,
     )
     assert result.returncode == 0, result.stderr[-3000:]
@@ -152,7 +150,7 @@ def test_component_rejects_a_bad_severity() -> None:
 
 
 def _run_cli(args: list[str], env: dict[str, str], cwd: Path) -> str:
-    result = subprocess.run(args, capture_output=True, text=True, env=env, cwd=cwd, timeout=300)
+    result = run(args, env=env, cwd=cwd, timeout=300)
     output = result.stdout + result.stderr
     assert result.returncode == 0, output[-3000:]
     assert TOKEN not in output
@@ -179,8 +177,7 @@ def test_a_check_on_a_misspelled_asset_fails_dg_check_defs(project_env: QATechEm
     checks_yaml.write_text(checks_yaml.read_text().replace("asset: dashboard_data", "asset: dashbord_data"))
     bindir = Path(sys.executable).parent
     env = {**os.environ, "PYTHONPATH": str(project), "PATH": f"{bindir}{os.pathsep}{os.environ['PATH']}"}
-    result = subprocess.run([str(bindir / "dg"), "check", "defs"], capture_output=True, text=True, env=env,
-                            cwd=project, timeout=300)  # fmt: skip
+    result = run([str(bindir / "dg"), "check", "defs"], env=env, cwd=project, timeout=300)
     output = result.stdout + result.stderr
     assert result.returncode != 0, output[-3000:]
     assert "check 'qatech_e2e' on 'dashbord_data': did you mean 'dashboard_data'?" in output

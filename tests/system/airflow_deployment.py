@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -18,6 +17,7 @@ from urllib.parse import quote
 
 import requests
 
+from tests.subprocesses import run
 from tests.system.processes import component_logs, free_port, poll_until, running
 
 COMPONENTS = (
@@ -129,7 +129,7 @@ def airflow_deployment(home: Path, dags_folder: Path, extra_env: dict[str, str])
         **extra_env,
     }
     env.pop("AIRFLOW__CORE__UNIT_TEST_MODE", None)
-    subprocess.run([str(bin_dir / "airflow"), "db", "migrate"], env=env, check=True, capture_output=True, timeout=300)
+    run([str(bin_dir / "airflow"), "db", "migrate"], env=env, check=True, timeout=300)
     commands = {name: [str(bin_dir / "airflow"), *(a.format(port=port) for a in args)] for name, args in COMPONENTS}
     with running(commands, env, home / "components"):
         deployment = Deployment(home, port, env)

@@ -17,6 +17,7 @@ from typing import Any
 
 import requests
 
+from tests.subprocesses import run
 from tests.system.processes import component_logs, free_port, poll_until, running
 
 LAUNCH_RUN = """
@@ -128,6 +129,9 @@ def dagster_deployment(home: Path, workspace_args: list[str], extra_env: dict[st
         "PYTHONPATH": os.pathsep.join([str(Path(__file__).resolve().parents[2]), os.environ.get("PYTHONPATH", "")]),
         **extra_env,
     }
+    # The instance's storage made once, before two processes race to create it on first use (seen on a busy
+    # machine: "table alembic_version already exists" in one of them).
+    run([str(bin_dir / "dagster"), "instance", "migrate"], env=env, check=True, timeout=300)
     commands = {
         "webserver": [str(bin_dir / "dagster-webserver"), "-h", "127.0.0.1", "-p", str(port), *workspace_args],
         "daemon": [str(bin_dir / "dagster-daemon"), "run", *workspace_args],
