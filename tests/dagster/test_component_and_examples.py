@@ -120,7 +120,8 @@ def test_a_templated_token_becomes_an_env_var_never_a_value(
 ) -> None:
     monkeypatch.setenv("QATECH_API_TOKEN", TOKEN)
     component = QATechAssetChecksComponent.resolve_from_yaml(
-        f'api_token: "{written}"\nbase_url: {emulator.base_url}\nchecks:\n  - asset: a\n'
+        # a 0.01 s poll: the default 30 s would make this test wait 30 s between the run's two reads
+        f'api_token: "{written}"\nbase_url: {emulator.base_url}\nchecks:\n  - asset: a\n    poll_interval: 0.01\n'
     )
     defs = component.build_defs(_test_context())
     resource = (defs.resources or {})["qatech"]
