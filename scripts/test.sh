@@ -72,7 +72,7 @@ done
 if [ ${#missing[@]} -gt 0 ]; then
   echo "error: not found: ${missing[*]}." >&2
   echo "  Looked for \$(pyenv root)/versions/X.Y.*/bin/python, python3.X and python3 on PATH." >&2
-  echo "  Install it (e.g. pyenv install X.Y), or narrow the matrix: QATECH_PYTHONS=\"3.11 3.13\" $0" >  echo "  Install it (e.g. pyenv install 3.12), or narrow the matrix: QATECH_PYTHONS=\"3.11 3.13\" $0" >&22
+  echo "  Install it (e.g. pyenv install X.Y), or narrow the matrix: QATECH_PYTHONS=\"3.11 3.13\" $0" >&2
   exit 2
 fi
 
