@@ -76,11 +76,13 @@ if [ ${#missing[@]} -gt 0 ]; then
   exit 2
 fi
 
+began_venvs=$SECONDS
 for line in "${selected[@]}"; do
   read -r name dir python constraints extras _ options <<<"$line"
   [ "$extras" = "-" ] && extras=""
   PYTHON_VERSION="$python" EXTRAS="$extras" INSTALL_OPTIONS="${options:-}" ensure_venv "$ROOT/$dir" "$constraints"
 done
+VENVS_TOOK=$((SECONDS - began_venvs))
 
 versions() {
   "$1/bin/python" - <<'PY' 2>/dev/null | tail -1
@@ -115,7 +117,7 @@ trap 'on_signal 143' TERM
 
 summary() {
   echo
-  echo "==> summary ($((SECONDS - started)) s of tests, $(nproc) cores)"
+  echo "==> summary (venvs ready in ${VENVS_TOOK} s, then $((SECONDS - started)) s of checks and tests; $(nproc) cores)"
   printf '  %s\n' "${SUMMARY[@]}"
   if [ ${#NARROWED[@]} -gt 0 ]; then
     echo "  NARROWED: the matrix ran without: ${NARROWED[*]}"
