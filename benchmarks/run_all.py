@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import platform
 import sys
 from datetime import datetime, timezone
@@ -39,6 +40,15 @@ def render(results: dict[str, Any]) -> str:
         "./benchmarks/run.sh --smoke  # small sizes, prints only (what .ci/run does)",
         "```",
         "",
+        *(
+            [
+                f"Beside this run: {results['beside']}. Absolute figures are slower for it; a ratio against a limit "
+                "still cannot fall below 1.0.",
+                "",
+            ]
+            if results.get("beside")
+            else []
+        ),
         "## 1. Import cost (what a DAG file / a code location pays at each parse)",
         "",
         "Median of fresh interpreters that import the framework first, then the module; ours and the peer's",
@@ -148,11 +158,13 @@ def main() -> int:
     parser.add_argument("--smoke", action="store_true", help="small sizes, print only")
     parser.add_argument("--render-only", action="store_true", help="rewrite RESULTS.md from results.json")
     parser.add_argument("--json-out", type=Path, help="also write the results here (stdout carries Airflow's logs)")
+    parser.add_argument("--beside", default="", help="what else ran on the machine meanwhile (said in RESULTS.md)")
     args = parser.parse_args()
     if args.render_only:
         (HERE / "RESULTS.md").write_text(render(json.loads((HERE / "results.json").read_text())))
         return 0
     smoke = args.smoke
+    load_before = os.getloadavg()[0]
     results = {
         "when": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
         "machine": f"{platform.machine()}, Python {platform.python_version()}",
@@ -167,6 +179,8 @@ def main() -> int:
             slow_latency=2.0 if smoke else 8.0,
         ),
     }
+    load = f"load average {load_before:.1f} at the start, {os.getloadavg()[0]:.1f} at the end"
+    results["beside"] = f"{args.beside}; {load}" if args.beside else load
     print(json.dumps(results, indent=2))
     if args.json_out:
         args.json_out.write_text(json.dumps(results, indent=2) + "\n")
