@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import sys
+import threading
 
 import pytest
 import requests
@@ -12,6 +14,7 @@ import requests
 from qatech_orchestration import QATechClient
 from qatech_orchestration.emulator import QATechEmulator
 from tests.conftest import TOKEN
+from tests.deadlines import poll_until
 from tests.subprocesses import started
 
 
@@ -68,6 +71,29 @@ def test_command_line_serves_until_interrupted(signum: signal.Signals, inherited
         emulator.process.send_signal(signum)
         assert emulator.exit_code(timeout=10) == 0, emulator.output()
         assert "QA.tech emulator stopped" in emulator.output()
+
+
+def test_command_line_stops_quietly_with_a_request_in_flight() -> None:
+    command = [sys.executable, "-m", "qatech_orchestration.emulator", "--port", "0", "--token", CLI_TOKEN]
+    with started([*command, "--latency", "30"], env={**os.environ, "PYTHONUNBUFFERED": "1"}) as emulator:
+        line = emulator.wait_for_output("serving http://127.0.0.1:", timeout=30)
+        base_url = line.split("serving ", 1)[1].split()[0]
+        stats_url = base_url.replace("/v1", "/_emulator/stats")
+        client = QATechClient(CLI_TOKEN, base_url=base_url, max_retries=0, read_timeout=60)
+
+        def start() -> None:
+            with contextlib.suppress(Exception):  # the emulator stops before it answers
+                client.start_run()
+
+        threading.Thread(target=start, daemon=True).start()
+        poll_until(
+            "the start to be in flight",
+            lambda: requests.get(stats_url, timeout=5).json()["requests"]["start_run"] == 1,
+            timeout=30,
+        )
+        emulator.process.send_signal(signal.SIGTERM)
+        assert emulator.exit_code(timeout=10) == 0, emulator.output()
+    assert "Traceback" not in emulator.output() and "CancelledError" not in emulator.output(), emulator.output()
 
 
 def test_stats_endpoint_counts_requests(client: QATechClient, emulator: QATechEmulator) -> None:
