@@ -7,6 +7,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -26,11 +27,20 @@ def emulator_process(polls_to_finish: int = 2, latency: float = 0.0) -> Iterator
     )  # fmt: skip
     try:
         assert proc.stdout is not None
-        line = proc.stdout.readline()
-        yield line.split("serving ", 1)[1].split()[0]
+        first: list[str] = []  # read on a thread: a readline() on an emulator that hangs would block forever
+        reader = threading.Thread(target=lambda: first.append(proc.stdout.readline()), daemon=True)  # type: ignore[union-attr]
+        reader.start()
+        reader.join(60)
+        if not first or "serving " not in first[0]:
+            raise RuntimeError(f"the emulator did not start within 60 s: {first}")
+        yield first[0].split("serving ", 1)[1].split()[0]
     finally:
-        proc.terminate()
-        proc.wait(timeout=30)
+        proc.terminate()  # SIGTERM: the emulator stops cleanly; killed if it has not after a bounded wait
+        try:
+            proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(timeout=30)
 
 
 def seed_runs(base_url: str, count: int) -> list[str]:

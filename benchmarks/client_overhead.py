@@ -1,4 +1,5 @@
-"""Per-call cost of QATechClient.get_run against the same GET made with a bare requests.Session.
+"""Per-call cost of QATechClient.get_run against the same GET made with a bare requests.Session: the floor,
+since the client makes that very call and adds validation, retry bookkeeping and models on top.
 
 Both hit one emulator process over loopback; blocks of calls alternate between the two.
 """
@@ -45,6 +46,8 @@ def run(calls: int, rounds: int) -> dict[str, Any]:
             "bare_us_per_call": round(bare_us, 1),
             "client_us_per_call": round(client_us, 1),
             "ratio": round(client_us / bare_us, 3),
+            # how far apart the bare rounds were: a ratio nearer 1.0 than this is within the noise
+            "bare_spread": round((max(samples["bare"]) - min(samples["bare"])) / bare_us, 3),
             "calls_per_round": calls,
             "rounds": rounds,
         }

@@ -4,8 +4,12 @@ Side by side in one run: ``QATechRunTrigger`` (native async reads, one pooled cl
 the thread-based design it replaced (``legacy_trigger.py``). The emulator runs in its own process and
 answers every read after ``latency`` seconds, like a real API far away.
 
-A run needs ``POLLS`` status reads (INITIATED, then COMPLETED); the ideal wall time is
-``POLLS * poll_interval``. Also measured: reads per second, sockets opened, memory
+A run needs ``POLLS`` status reads (INITIATED, then COMPLETED). Wall time is set against two limits, and
+the larger binds: the per-run limit, the reads one after another with a poll interval between them
+(``POLLS * latency + (POLLS - 1) * poll_interval``: 5.4 s at a 5 s poll and 200 ms latency), and the pool
+limit, every read any run needs through the connections at hand (``runs * POLLS * latency / concurrency``,
+concurrency being the shared pool's size, or the default thread pool's for the thread design). Reads per
+second likewise have a ceiling, ``concurrency / latency``. Also measured: sockets opened, memory
 per waiting run, event-loop lag (how late a 50 ms sleep wakes up), and how long a healthy wait takes while
 20 waits on another connection hang on an API that takes 8 s per read.
 """
@@ -13,6 +17,7 @@ per waiting run, event-loop lag (how late a 50 ms sleep wakes up), and how long 
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import contextlib
 import json
 import logging
@@ -26,6 +31,22 @@ from _common import TOKEN, airflow_env, emulator_process, seed_runs, stats
 logging.getLogger("airflow_provider").setLevel(logging.WARNING)
 
 POLLS = 2
+HEALTHY_LATENCY = 0.05
+
+
+def default_thread_pool_size() -> int:
+    """Threads in the event loop's default executor (where ``asyncio.to_thread`` runs): ``min(32, cores + 4)``."""
+    with concurrent.futures.ThreadPoolExecutor() as executor:
+        return int(executor._max_workers)
+
+
+def limits(count: int, concurrency: int, poll_interval: float, latency: float) -> dict[str, float]:
+    """The physical limits a design cannot beat: per run, through the pool, and the read rate's ceiling."""
+    return {
+        "per_run_limit_s": round(POLLS * latency + (POLLS - 1) * poll_interval, 3),
+        "pool_limit_s": round(count * POLLS * latency / concurrency, 3),
+        "reads_per_s_ceiling": round(concurrency / latency, 1),
+    }
 
 
 def _rss_mb() -> float:
@@ -107,7 +128,9 @@ def scale(design: str, count: int, poll_interval: float, latency: float, cap_s: 
         wall = time.perf_counter() - began
         after = stats(base_url)
     reads = after["requests"]["get_run"] - before["requests"]["get_run"]
-    ideal = POLLS * poll_interval
+    concurrency = pool if design == "async" else default_thread_pool_size()
+    bounds = limits(count, concurrency, poll_interval, latency)
+    binding = max(bounds["per_run_limit_s"], bounds["pool_limit_s"])
     passed = sum(1 for e in finished if e.get("status") == "terminal" and e["run"]["result"] == "PASSED")
     return {
         "design": design,
@@ -115,12 +138,15 @@ def scale(design: str, count: int, poll_interval: float, latency: float, cap_s: 
         "finished": passed,
         "capped_at_s": None if passed == count else cap_s,
         "pool_size": pool if design == "async" else None,
+        "concurrency": concurrency,
         "poll_interval_s": poll_interval,
         "latency_s": latency,
         "wall_s": round(wall, 2),
-        "ideal_wall_s": round(ideal, 2),
-        "wall_over_ideal": round(wall / ideal, 2),
+        **bounds,
+        # a capped row did not finish: its wall time is no measure of the limit (its read rate is)
+        "wall_over_limit": round(wall / binding, 2) if passed == count else None,
         "reads_per_s": round(reads / wall, 1),
+        "ceiling_over_reads_per_s": round(bounds["reads_per_s_ceiling"] / (reads / wall), 2) if reads else None,
         # minus the connection of the "after" stats read itself
         "sockets_opened": after["connections_accepted"] - before["connections_accepted"] - 1,
         "kb_per_waiting_run": round((lag.peak_rss - rss_before) * 1024 / count, 1),
@@ -133,7 +159,7 @@ def healthy_beside_stuck(design: str, stuck: int = 20, slow_latency: float = 8.0
     os.environ.update(airflow_env())
     with (
         emulator_process(polls_to_finish=1, latency=slow_latency) as slow_url,
-        emulator_process(polls_to_finish=1, latency=0.05) as healthy_url,
+        emulator_process(polls_to_finish=1, latency=HEALTHY_LATENCY) as healthy_url,
     ):
         os.environ["AIRFLOW_CONN_QATECH_DEFAULT"] = _connection(healthy_url)
         os.environ["AIRFLOW_CONN_QATECH_SLOW"] = _connection(slow_url)
@@ -164,8 +190,10 @@ def healthy_beside_stuck(design: str, stuck: int = 20, slow_latency: float = 8.0
             return took
 
         took = asyncio.run(main())
+    # The healthy run is over at its first read (polls_to_finish=1): one read at the healthy API's latency.
     return {"design": design, "stuck_waits": stuck, "slow_api_latency_s": slow_latency,
-            "healthy_wait_s": round(took, 2)}  # fmt: skip
+            "healthy_wait_s": round(took, 3), "healthy_limit_s": HEALTHY_LATENCY,
+            "healthy_over_limit": round(took / HEALTHY_LATENCY, 1)}  # fmt: skip
 
 
 def run(

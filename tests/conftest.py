@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import signal
+import threading
 from collections.abc import Iterator
+from types import FrameType
 
 import pytest
 
@@ -14,7 +17,31 @@ from qatech_orchestration.emulator import QATechEmulator
 pytest_plugins = ("tests.token_guard", "tests.reliability.fault_matrix", "tests.network_fixtures", "pytester")
 pytest.register_assert_rewrite(*pytest_plugins[:3])  # imported below, before pytest loads them as plugins
 
+from tests.deadlines import SCALE  # noqa: E402
 from tests.token_guard import TOKEN  # noqa: E402
+
+
+def _interrupt(signum: int, frame: FrameType | None) -> None:
+    raise KeyboardInterrupt(f"signal {signum}")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    # A SIGTERM (a CI runner's time-out, ./scripts/test.sh stopped) ends the session as Ctrl-C does, so that
+    # fixtures' finalizers stop the processes they started instead of leaving them behind.
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, _interrupt)
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """pytest-timeout's limit for each test (its marker, or the ini's ``timeout``) times the deadline factor."""
+    if SCALE == 1:
+        return
+    default = float(config.getini("timeout") or 0)
+    for item in items:
+        marker = item.get_closest_marker("timeout")
+        limit = float(marker.args[0]) if marker is not None and marker.args else default
+        if limit > 0:
+            item.add_marker(pytest.mark.timeout(limit * SCALE), append=False)
 
 
 @pytest.fixture

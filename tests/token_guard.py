@@ -50,20 +50,33 @@ def _no_token_in_logs() -> Iterator[None]:
     assert not leaked, f"the API token appeared in {len(leaked)} log record(s)"
 
 
+REDACTED = "***"
+
+
 @pytest.hookimpl(hookwrapper=True)
 def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[None]:
     """Fail any test whose captured stdout, stderr or log output, or whose error report, holds the token.
 
     Together with ``_no_token_in_logs`` this covers everything a test run shows a user: task logs printed by
-    Airflow, Dagster's event log lines, CLI output, and exception reports.
+    Airflow, Dagster's event log lines, CLI output, and exception reports. A leak never hides the test's own
+    failure: the report keeps it, the token replaced by ``***`` there and in the captured output, and the leak
+    is reported beside it.
     """
     outcome = yield
     report = outcome.get_result()  # type: ignore[attr-defined]
     # A phase's report carries the output captured so far; teardown only adds its own sections.
-    sections = [(n, t) for n, t in report.sections if report.when != "teardown" or n.endswith("teardown")]
-    leaked = [name for name, text in sections if TOKEN in text]
-    if report.longrepr is not None and TOKEN in str(report.longrepr):
+    own = [(n, t) for n, t in report.sections if report.when != "teardown" or n.endswith("teardown")]
+    leaked = [name for name, text in own if TOKEN in text]
+    report.sections = [(n, t.replace(TOKEN, REDACTED)) for n, t in report.sections]
+    original = "" if report.longrepr is None else str(report.longrepr)
+    if TOKEN in original:
         leaked.append("the error report")
-    if leaked:
+    if not leaked:
+        return
+    leak = f"the API token appeared in: {', '.join(leaked)} (shown here as {REDACTED})"
+    if report.failed:
+        report.longrepr = f"{original.replace(TOKEN, REDACTED)}\n\n[token guard] {leak}"
+    else:  # the test itself passed (or was skipped): the leak alone fails it
+        was = report.outcome
         report.outcome = "failed"
-        report.longrepr = f"the API token appeared in: {', '.join(leaked)}"
+        report.longrepr = f"[token guard] {leak}; the test itself {was}"

@@ -5,9 +5,15 @@ from __future__ import annotations
 import argparse
 import contextlib
 import logging
+import signal
 import sys
+from types import FrameType
 
 from qatech_orchestration.emulator.server import DEFAULT_TOKEN, QATechEmulator
+
+
+def _interrupt(signum: int, frame: FrameType | None) -> None:
+    raise KeyboardInterrupt
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -37,9 +43,14 @@ def main(argv: list[str] | None = None) -> int:
         default_outcome=args.outcome,
         latency=args.latency,
     )
-    print(f"QA.tech emulator serving {emulator.base_url} (Ctrl-C to stop)", flush=True)
-    with contextlib.suppress(KeyboardInterrupt):
+    # Whatever dispositions were inherited (a background job starts with SIGINT ignored), both signals stop
+    # the emulator from here on; the event loop's own handlers take over once it runs.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    signal.signal(signal.SIGTERM, _interrupt)
+    print(f"QA.tech emulator serving {emulator.base_url} (Ctrl-C or SIGTERM to stop)", flush=True)
+    with contextlib.suppress(KeyboardInterrupt):  # a Ctrl-C before the loop's own handler is in place
         emulator.serve_forever()
+    print("QA.tech emulator stopped", flush=True)
     return 0
 
 

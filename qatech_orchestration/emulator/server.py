@@ -12,10 +12,12 @@ import contextlib
 import json
 import logging
 import re
+import signal
 import socket
 import ssl
 import threading
 import time
+from collections.abc import Iterable
 from http import HTTPStatus
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
@@ -161,9 +163,11 @@ class QATechEmulator:
 
     # --- lifecycle -------------------------------------------------------------------------
 
-    async def _serve(self, ready: threading.Event | None = None) -> None:
+    async def _serve(self, ready: threading.Event | None = None, stop_signals: Iterable[int] = ()) -> None:
         self._loop = asyncio.get_running_loop()
         self._stopping = asyncio.Event()
+        for signum in stop_signals:
+            self._stop_on(signum)
         self._server = await asyncio.start_server(self._connection, sock=self._sock, limit=_MAX_LINE, ssl=self._ssl)
         if ready is not None:
             ready.set()
@@ -197,10 +201,21 @@ class QATechEmulator:
             self._thread = None
         self._sock.close()
 
-    def serve_forever(self) -> None:
-        """Serve in the calling thread until interrupted (the command line uses this)."""
+    def _stop_on(self, signum: int) -> None:
+        """Stop serving on ``signum``, whatever its disposition was: a process started as a background job
+        (``cmd &`` in a non-interactive shell) inherits SIGINT ignored, and containers stop with SIGTERM."""
+        assert self._loop is not None and self._stopping is not None
         try:
-            asyncio.run(self._serve())
+            self._loop.add_signal_handler(signum, self._stopping.set)
+        except NotImplementedError:  # Windows' event loops: a plain handler that wakes the loop
+            loop, stopping = self._loop, self._stopping
+            signal.signal(signum, lambda *_: loop.call_soon_threadsafe(stopping.set))
+
+    def serve_forever(self, stop_signals: Iterable[int] = (signal.SIGINT, signal.SIGTERM)) -> None:
+        """Serve in the calling (main) thread until one of ``stop_signals`` arrives, then close the
+        connections and return (the command line uses this)."""
+        try:
+            asyncio.run(self._serve(stop_signals=tuple(stop_signals)))
         finally:
             self._sock.close()
 
@@ -355,9 +370,9 @@ class QATechEmulator:
         except (ConnectionError, asyncio.IncompleteReadError, asyncio.LimitOverrunError, ValueError):
             log.debug("emulator: client went away")
         except asyncio.CancelledError:
-            # The emulator is stopping while this connection is busy (a delayed or slow answer): end quietly,
-            # so that no "Exception in callback" is logged for it (see _serve).
-            log.debug("emulator: connection closed as the emulator stops")
+            # The emulator is stopping with this answer in flight (e.g. in its latency). Ending quietly: Python
+            # 3.11's stream callback reads a cancelled connection task's exception and logs a traceback.
+            log.debug("emulator: stopped with a request in flight")
         finally:
             self._writers.discard(writer)
             if handler is not None:

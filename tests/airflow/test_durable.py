@@ -26,6 +26,7 @@ from tests.airflow.conftest import (
     task_states,
 )
 from tests.conftest import TOKEN
+from tests.deadlines import scaled
 from tests.reliability.fault_matrix import MISSING_STATUS_KEYS
 
 START = pendulum.datetime(2026, 1, 1, tz="UTC")
@@ -68,6 +69,22 @@ def _run(operator: Callable[[], Any], task_output: Callable[[], str]) -> tuple[s
     return task_states(dagrun)[task.task_id], CAPTURED.get(dag.dag_id, {}), output
 
 
+class FinishOnRetry:
+    """An ``on_retry_callback`` that lets ``short_id`` end two reads into the retry (the re-attaching read
+    sees it RUNNING, the wait's first read sees it end), with the run kept RUNNING until then. So the first
+    try always times out and the retry always has its reads, however fast the machine is: counting reads in
+    a sub-second window made these tests fail on a busy machine."""
+
+    def __init__(self, emulator: QATechEmulator, short_id: str) -> None:
+        self.project, self.short_id = emulator.project, short_id
+        self.project.polls_to_finish = 10**6
+        self.reads_at_retry: list[int] = []
+
+    def __call__(self, context: Any) -> None:
+        self.reads_at_retry.append(self.project.runs[self.short_id].polls)
+        self.project.polls_to_finish = self.reads_at_retry[-1] + 2
+
+
 def _start(**kwargs: Any) -> Callable[[], Any]:
     settings: dict[str, Any] = {"task_id": "qa", "wait_for_completion": True, "deferrable": False,
                                 "poll_interval": 0.05, "retries": 1, "retry_delay": timedelta(seconds=0)}  # fmt: skip
@@ -78,8 +95,9 @@ def _start(**kwargs: Any) -> Callable[[], Any]:
 def test_a_wait_that_timed_out_reattaches_instead_of_starting_again(
     fast_connection: QATechEmulator, task_output: Callable[[], str]
 ) -> None:
-    fast_connection.project.polls_to_finish = 8  # longer than the first try's wait
-    state, xcom, output = _run(_start(timeout=0.2), task_output)
+    finish = FinishOnRetry(fast_connection, "r00001")
+    state, xcom, output = _run(_start(timeout=scaled(1.0), on_retry_callback=finish), task_output)
+    assert len(finish.reads_at_retry) == 1 and finish.reads_at_retry[0] >= 1  # the first try read, timed out
     assert state == "success"
     assert len(fast_connection.requests_to("start_run")) == 1
     assert xcom["run_short_id"] == "r00001" and xcom["run_result"] == "PASSED"
@@ -142,10 +160,9 @@ def test_retry_from_failure_reruns_only_the_failed_test_cases(
 def test_a_deferred_wait_that_timed_out_reattaches(
     fast_connection: QATechEmulator, task_output: Callable[[], str]
 ) -> None:
-    # The first try reads at most 1 + 20 times in its 1 s: the run (30 reads) outlives it, and the retry's
-    # window leaves room for the last reads even on a slow machine.
-    fast_connection.project.polls_to_finish = 30
-    state, xcom, _ = _run(_start(deferrable=True, timeout=1.0), task_output)
+    finish = FinishOnRetry(fast_connection, "r00001")
+    state, xcom, _ = _run(_start(deferrable=True, timeout=scaled(1.0), on_retry_callback=finish), task_output)
+    assert len(finish.reads_at_retry) == 1 and finish.reads_at_retry[0] >= 2  # read, deferred, timed out
     assert state == "success"
     assert len(fast_connection.requests_to("start_run")) == 1
     assert xcom["run_short_id"] == "r00001" and xcom["run_result"] == "PASSED"
@@ -161,12 +178,13 @@ def test_a_retried_rerun_operator_never_reruns_twice(
     fast_connection.script_outcome("FAILED")
     first = client.start_run()
     client.wait_for_run(first.short_id, poll_interval=0.01, timeout=5)
-    fast_connection.project.polls_to_finish = 8
+    finish = FinishOnRetry(fast_connection, "r00002")  # the rerun's run
     rerun = lambda: QATechRerunOperator(  # noqa: E731
         task_id="qa", run_short_id=first.short_id, wait_for_completion=True, deferrable=False, poll_interval=0.05,
-        timeout=0.2, retries=1, retry_delay=timedelta(seconds=0),
+        timeout=scaled(1.0), retries=1, retry_delay=timedelta(seconds=0), on_retry_callback=finish,
     )  # fmt: skip
     state, xcom, _ = _run(rerun, task_output)
+    assert len(finish.reads_at_retry) == 1
     assert state == "success"
     assert len(fast_connection.requests_to("rerun")) == 1
     assert xcom["run_short_id"] == "r00002"

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import subprocess
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -15,6 +14,7 @@ from qatech_orchestration.emulator import QATechEmulator
 from tests.airflow.conftest import AIRFLOW_3, AIRFLOW_VERSION_INFO, dagbag_class, run_dag, task_states
 from tests.conftest import TOKEN
 from tests.mixed_run import ERRORED, FAILURES, MIXED, SKIPPED
+from tests.subprocesses import run
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "example_dags"
 
@@ -144,7 +144,7 @@ def test_airflow_dags_test_command_runs_the_post_etl_example(emulator: QATechEmu
     args = [str(airflow), "dags", "test", "qatech_post_etl"]
     if not AIRFLOW_3:
         args.append("2026-01-02")
-    result = subprocess.run(args, capture_output=True, text=True, env=env, timeout=600)
+    result = run(args, env=env, timeout=600)
     output = result.stdout + result.stderr
     assert result.returncode == 0, output.replace(TOKEN, "***")[-3000:]
     (short_id,) = emulator.project.runs

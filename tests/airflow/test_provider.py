@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
 import sys
 from importlib.metadata import entry_points
 from pathlib import Path
@@ -20,6 +19,7 @@ from qatech_orchestration import QATechValidationError, __version__
 from qatech_orchestration.emulator import QATechEmulator
 from tests.airflow.conftest import AIRFLOW_3, connection_json, dag_class, new_dag_id, run_dag, task_states
 from tests.conftest import TOKEN
+from tests.subprocesses import run
 
 ROOT = Path(__file__).resolve().parents[2]
 START = pendulum.datetime(2026, 1, 1, tz="UTC")
@@ -27,7 +27,7 @@ START = pendulum.datetime(2026, 1, 1, tz="UTC")
 
 def _airflow(*args: str) -> str:
     airflow = Path(sys.executable).with_name("airflow")
-    result = subprocess.run([str(airflow), *args], capture_output=True, text=True, env=os.environ.copy(), timeout=300)
+    result = run([str(airflow), *args], env=os.environ.copy(), timeout=300)
     assert result.returncode == 0, result.stderr[-2000:]
     return result.stdout
 
@@ -160,7 +160,7 @@ def test_importing_the_operator_stays_light() -> None:
         "import sys, airflow_provider.operators.qatech, airflow_provider.sensors.qatech; "
         "import json; print('MODULES=' + json.dumps(sorted(sys.modules)))"
     )
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT)
+    result = run([sys.executable, "-c", code], check=True, cwd=ROOT, timeout=120)
     line = next(x for x in result.stdout.splitlines() if x.startswith("MODULES="))
     modules = set(json.loads(line.removeprefix("MODULES=")))
     for heavy in ("requests", "dagster", "qatech_orchestration.emulator", "qatech_orchestration.client",
@@ -170,7 +170,7 @@ def test_importing_the_operator_stays_light() -> None:
             # Airflow itself may load these; what matters is that our modules do not add them.
             baseline = "airflow.sdk" if AIRFLOW_3 else "airflow"
             code = f"import sys, {baseline}; print('LOADED=', {heavy!r} in sys.modules)"
-            base = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+            base = run([sys.executable, "-c", code], check=True, timeout=120)
             assert "LOADED= True" in base.stdout, f"importing the operator loads {heavy}"
         else:
             assert not loaded, f"importing the operator loads {heavy}"

@@ -13,6 +13,7 @@ from airflow_provider.triggers.qatech import QATechRunTrigger
 from qatech_orchestration import QATechClient
 from qatech_orchestration.emulator import QATechEmulator
 from tests.conftest import TOKEN
+from tests.deadlines import scaled
 
 
 def _trigger(short_id: str, **kwargs: Any) -> QATechRunTrigger:
@@ -177,7 +178,7 @@ def test_the_deadline_fires_while_a_read_hangs(monkeypatch: pytest.MonkeyPatch) 
         monkeypatch.setenv("AIRFLOW_CONN_QATECH_DEFAULT", connection_json(slow.base_url))
         trigger = _trigger("abc123", end_time=time.time() + 0.3)
         # A guard against a hang, not a speed assertion: without the deadline this read takes 30 s.
-        (event,) = asyncio.run(asyncio.wait_for(_events(trigger), 20))
+        (event,) = asyncio.run(asyncio.wait_for(_events(trigger), scaled(20)))
     assert event["status"] == "timeout" and "(no status read yet)" in event["message"]
 
 

@@ -6,7 +6,6 @@ import json
 import logging
 import os
 import shutil
-import subprocess
 import sys
 from typing import Any
 
@@ -24,6 +23,7 @@ from qatech_orchestration.cli import (
 )
 from qatech_orchestration.emulator import QATechEmulator
 from tests.conftest import TOKEN
+from tests.subprocesses import run
 
 
 @pytest.fixture(autouse=True)
@@ -147,10 +147,8 @@ def test_api_error_exit_3(env: QATechEmulator, capsys: pytest.CaptureFixture[str
 
 def test_console_script_is_installed(env: QATechEmulator) -> None:
     exe = shutil.which("qatech-orchestration") or os.path.join(os.path.dirname(sys.executable), "qatech-orchestration")
-    result = subprocess.run(
+    result = run(
         [exe, "--json", "start", "--wait", "--poll-interval", "0.01"],
-        capture_output=True,
-        text=True,
         env={**os.environ, "QATECH_API_TOKEN": TOKEN, "QATECH_BASE_URL": env.base_url},
         timeout=60,
     )
@@ -231,9 +229,9 @@ def test_a_terminal_that_cannot_encode_the_plan_name_keeps_the_run_id() -> None:
         exe = shutil.which("qatech-orchestration") or os.path.join(
             os.path.dirname(sys.executable), "qatech-orchestration"
         )
-        result = subprocess.run(
+        result = run(
             [exe, "start", "--test-plan", "pln_unicode_1"],
-            capture_output=True,
+            text=False,
             env={**os.environ, "QATECH_API_TOKEN": TOKEN, "QATECH_BASE_URL": emulator.base_url,
                  "PYTHONIOENCODING": "ascii", "LANG": "C", "LC_ALL": "C"},
             timeout=60,
@@ -334,10 +332,8 @@ def test_what_the_schema_allows_is_sent_as_given(env: QATechEmulator, capsys: py
 
 def test_a_malformed_base_url_never_shows_a_traceback() -> None:
     exe = shutil.which("qatech-orchestration") or os.path.join(os.path.dirname(sys.executable), "qatech-orchestration")
-    result = subprocess.run(
+    result = run(
         [exe, "start", "--json"],
-        capture_output=True,
-        text=True,
         env={**os.environ, "QATECH_API_TOKEN": TOKEN, "QATECH_BASE_URL": "http://[::1/v1"},
         timeout=60,
     )

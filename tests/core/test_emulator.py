@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
-import subprocess
 import sys
+import threading
 import time
 
 import pytest
@@ -14,6 +15,8 @@ import requests
 from qatech_orchestration import QATechClient
 from qatech_orchestration.emulator import QATechEmulator
 from tests.conftest import TOKEN
+from tests.deadlines import poll_until
+from tests.subprocesses import run, started
 
 
 def test_lifecycle_initiated_running_then_terminal() -> None:
@@ -66,31 +69,49 @@ def test_dashboard_page_serves_the_run_url(client: QATechClient, emulator: QATec
     assert page.status_code == 200 and run.short_id in page.text
 
 
-def test_command_line_serves_until_interrupted() -> None:
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "qatech_orchestration.emulator", "--port", "0", "--token", TOKEN],
-        stdout=subprocess.PIPE,
-        text=True,
-        env={**os.environ, "PYTHONUNBUFFERED": "1"},
-    )
-    try:
-        assert proc.stdout is not None
-        line = proc.stdout.readline()
-        assert "serving http://127.0.0.1:" in line
+# The command line's own token: a failure report shows the command line, and the suite's token stays out of it.
+CLI_TOKEN = "emulator-cli-token-1234567"
+
+
+@pytest.mark.parametrize("inherited", ["default", "ignored"])
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
+def test_command_line_serves_until_interrupted(signum: signal.Signals, inherited: str) -> None:
+    """It stops cleanly on SIGINT (Ctrl-C) and SIGTERM (containers, service managers) even when it inherited
+    them ignored, as a background job (``cmd &`` in a non-interactive shell) inherits SIGINT."""
+    command = [sys.executable, "-m", "qatech_orchestration.emulator", "--port", "0", "--token", CLI_TOKEN]
+    if inherited == "ignored":
+        command = ["sh", "-c", 'trap "" INT TERM; exec "$@"', "sh", *command]
+    with started(command, env={**os.environ, "PYTHONUNBUFFERED": "1"}) as emulator:
+        line = emulator.wait_for_output("serving http://127.0.0.1:", timeout=30)
         base_url = line.split("serving ", 1)[1].split()[0]
-        deadline = time.monotonic() + 10
-        while True:
-            try:
-                run = QATechClient(TOKEN, base_url=base_url, max_retries=0).start_run()
-                break
-            except Exception:
-                if time.monotonic() > deadline:
-                    raise
-                time.sleep(0.1)
-        assert run.short_id
-    finally:
-        proc.send_signal(signal.SIGINT)
-        assert proc.wait(timeout=10) == 0
+        with QATechClient(CLI_TOKEN, base_url=base_url, max_retries=0) as client:
+            assert client.start_run().short_id == "r00001"
+        emulator.process.send_signal(signum)
+        assert emulator.exit_code(timeout=10) == 0, emulator.output()
+        assert "QA.tech emulator stopped" in emulator.output()
+
+
+def test_command_line_stops_quietly_with_a_request_in_flight() -> None:
+    command = [sys.executable, "-m", "qatech_orchestration.emulator", "--port", "0", "--token", CLI_TOKEN]
+    with started([*command, "--latency", "30"], env={**os.environ, "PYTHONUNBUFFERED": "1"}) as emulator:
+        line = emulator.wait_for_output("serving http://127.0.0.1:", timeout=30)
+        base_url = line.split("serving ", 1)[1].split()[0]
+        stats_url = base_url.replace("/v1", "/_emulator/stats")
+        client = QATechClient(CLI_TOKEN, base_url=base_url, max_retries=0, read_timeout=60)
+
+        def start() -> None:
+            with contextlib.suppress(Exception):  # the emulator stops before it answers
+                client.start_run()
+
+        threading.Thread(target=start, daemon=True).start()
+        poll_until(
+            "the start to be in flight",
+            lambda: requests.get(stats_url, timeout=5).json()["requests"]["start_run"] == 1,
+            timeout=30,
+        )
+        emulator.process.send_signal(signal.SIGTERM)
+        assert emulator.exit_code(timeout=10) == 0, emulator.output()
+    assert "Traceback" not in emulator.output() and "CancelledError" not in emulator.output(), emulator.output()
 
 
 def test_stats_endpoint_counts_requests(client: QATechClient, emulator: QATechEmulator) -> None:
@@ -232,7 +253,7 @@ print("stopped;", *outcome)
 def test_the_emulator_exits_cleanly_with_open_clients() -> None:
     """Python 3.11 logged "Exception in callback StreamReaderProtocol.connection_made ... CancelledError" when
     the ``with`` block ended while a client held a keep-alive connection."""
-    result = subprocess.run([sys.executable, "-c", _OPEN_CLIENTS, TOKEN], capture_output=True, text=True, timeout=120)
+    result = run([sys.executable, "-c", _OPEN_CLIENTS, TOKEN], timeout=120)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "stopped; QATechConnectionError"  # the busy client's answer was cut
     assert result.stderr == ""

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import subprocess
 import sys
 from pathlib import Path
 from typing import Any
@@ -14,6 +13,7 @@ import pytest
 from dagster_resource import QATechAssetChecksComponent, build_qatech_asset_check, require_checked_assets
 from qatech_orchestration.emulator import QATechEmulator
 from tests.conftest import TOKEN
+from tests.subprocesses import run
 
 ROOT = Path(__file__).resolve().parents[2]
 PROJECT = ROOT / "example_dags" / "dagster_project"
@@ -94,12 +94,10 @@ except BetaWarning as warning:
 
 def test_loading_the_component_project_raises_no_beta_warning(project_env: QATechEmulator) -> None:
     # Seen in the webserver's and daemon's logs (#12): Dagster's own conversion of a YAML component's checks.
-    result = subprocess.run(
+    result = run(
         [sys.executable, "-c", LOAD_WITH_BETA_WARNINGS_AS_ERRORS],
         cwd=PROJECT,
         env={**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), str(PROJECT)])},
-        capture_output=True,
-        text=True,
         timeout=240,
     )
     assert result.returncode == 0, result.stderr[-3000:]
@@ -122,7 +120,8 @@ def test_a_templated_token_becomes_an_env_var_never_a_value(
 ) -> None:
     monkeypatch.setenv("QATECH_API_TOKEN", TOKEN)
     component = QATechAssetChecksComponent.resolve_from_yaml(
-        f'api_token: "{written}"\nbase_url: {emulator.base_url}\nchecks:\n  - asset: a\n'
+        # a 0.01 s poll: the default 30 s would make this test wait 30 s between the run's two reads
+        f'api_token: "{written}"\nbase_url: {emulator.base_url}\nchecks:\n  - asset: a\n    poll_interval: 0.01\n'
     )
     defs = component.build_defs(_test_context())
     resource = (defs.resources or {})["qatech"]
@@ -165,7 +164,7 @@ def test_the_example_checks_retry_their_step_and_the_component_builds_the_policy
 
 
 def _run_cli(args: list[str], env: dict[str, str], cwd: Path) -> str:
-    result = subprocess.run(args, capture_output=True, text=True, env=env, cwd=cwd, timeout=300)
+    result = run(args, env=env, cwd=cwd, timeout=300)
     output = result.stdout + result.stderr
     assert result.returncode == 0, output[-3000:]
     assert TOKEN not in output
@@ -192,8 +191,7 @@ def test_a_check_on_a_misspelled_asset_fails_dg_check_defs(project_env: QATechEm
     checks_yaml.write_text(checks_yaml.read_text().replace("asset: dashboard_data", "asset: dashbord_data"))
     bindir = Path(sys.executable).parent
     env = {**os.environ, "PYTHONPATH": str(project), "PATH": f"{bindir}{os.pathsep}{os.environ['PATH']}"}
-    result = subprocess.run([str(bindir / "dg"), "check", "defs"], capture_output=True, text=True, env=env,
-                            cwd=project, timeout=300)  # fmt: skip
+    result = run([str(bindir / "dg"), "check", "defs"], env=env, cwd=project, timeout=300)
     output = result.stdout + result.stderr
     assert result.returncode != 0, output[-3000:]
     assert "check 'qatech_e2e' on 'dashbord_data': did you mean 'dashboard_data'?" in output
@@ -313,8 +311,7 @@ def test_two_components_with_different_settings_fail_dg_check_defs_naming_resour
         project = _project_with_a_second_component(tmp_path, other.base_url, resource_key=None)
         bindir = Path(sys.executable).parent
         env = {**os.environ, "PYTHONPATH": str(project), "PATH": f"{bindir}{os.pathsep}{os.environ['PATH']}"}
-        result = subprocess.run([str(bindir / "dg"), "check", "defs"], capture_output=True, text=True, env=env,
-                                cwd=project, timeout=300)  # fmt: skip
+        result = run([str(bindir / "dg"), "check", "defs"], env=env, cwd=project, timeout=300)
         assert other.requests == []
     output = result.stdout + result.stderr
     assert result.returncode != 0, output[-3000:]

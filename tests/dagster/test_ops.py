@@ -248,11 +248,12 @@ def test_ops_carry_the_qatech_kind() -> None:
 def test_importing_the_integration_stays_light() -> None:
     """A code location pays for requests and the emulator only when a client is built."""
     import json
-    import subprocess
     import sys
 
+    from tests.subprocesses import run
+
     code = "import sys, json, dagster_resource; print('MODULES=' + json.dumps(sorted(sys.modules)))"
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    out = run([sys.executable, "-c", code], check=True, timeout=120).stdout
     modules = set(json.loads(next(x for x in out.splitlines() if x.startswith("MODULES="))[len("MODULES=") :]))
     for heavy in ("requests", "urllib3", "qatech_orchestration.client", "qatech_orchestration.emulator", "airflow"):
         assert heavy not in modules, f"importing dagster_resource loads {heavy}"

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -25,6 +24,7 @@ from urllib.parse import quote
 
 import requests
 
+from tests.subprocesses import run
 from tests.system.processes import Components, component_logs, free_port, poll_until
 from tests.system.servers import Postgres, Redis
 
@@ -207,8 +207,7 @@ def airflow_deployment(
         }
         commands = PRODUCTION_COMPONENTS
     env.pop("AIRFLOW__CORE__UNIT_TEST_MODE", None)
-    migrate = subprocess.run([str(bin_dir / "airflow"), "db", "migrate"], env=env, capture_output=True, timeout=300)
-    assert migrate.returncode == 0, migrate.stdout.decode(errors="replace")[-5000:]
+    run([str(bin_dir / "airflow"), "db", "migrate"], env=env, check=True, timeout=300)
     components = Components(env, home / "components")
     try:
         deployment = Deployment(home, port, env, components, commands)

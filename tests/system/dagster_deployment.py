@@ -13,7 +13,6 @@ from __future__ import annotations
 import os
 import re
 import sqlite3
-import subprocess
 import sys
 import zlib
 from collections.abc import Iterator
@@ -23,6 +22,7 @@ from typing import Any
 
 import requests
 
+from tests.subprocesses import run
 from tests.system.processes import component_logs, free_port, poll_until, running
 from tests.system.servers import Postgres
 
@@ -189,10 +189,7 @@ def dagster_deployment(
         **extra_env,
     }
     # The storage first, by one process: the webserver and the daemon would both create it (see above).
-    migrate = subprocess.run(
-        [str(bin_dir / "dagster"), "instance", "migrate"], env=env, capture_output=True, text=True, timeout=300
-    )
-    assert migrate.returncode == 0, f"dagster instance migrate failed:\n{migrate.stdout}\n{migrate.stderr}"
+    run([str(bin_dir / "dagster"), "instance", "migrate"], env=env, check=True, timeout=300)
     commands = {
         "webserver": [str(bin_dir / "dagster-webserver"), "-h", "127.0.0.1", "-p", str(port), *workspace_args],
         "daemon": [str(bin_dir / "dagster-daemon"), "run", *workspace_args],

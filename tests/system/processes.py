@@ -17,6 +17,8 @@ from typing import IO, Any
 import psutil
 import requests
 
+from tests.deadlines import poll_until as _poll_until
+
 
 def free_port() -> int:
     with socket.socket() as s:
@@ -25,18 +27,11 @@ def free_port() -> int:
 
 
 def poll_until(what: str, check: Callable[[], Any], timeout: float, interval: float, logs: Callable[[], str]) -> Any:
-    """``check()``'s first truthy value (a refused request counts as not yet); on timeout, an error that shows
-    ``logs()`` (the components' output), since that is where a deployment says why it is stuck."""
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        try:
-            value = check()
-        except requests.RequestException:
-            value = None
-        if value:
-            return value
-        time.sleep(interval)
-    raise AssertionError(f"timed out waiting for {what}; component logs:\n{logs()}")
+    """``check()``'s first truthy value (a refused request counts as not yet), by ``timeout`` times the
+    deadline factor; on time-out, an error that shows ``logs()`` (the components' output), since that is where
+    a deployment says why it is stuck."""
+    details = lambda: f"component logs:\n{logs()}"  # noqa: E731
+    return _poll_until(what, check, timeout, interval, details=details, retry_on=(requests.RequestException,))
 
 
 def component_logs(log_dir: Path, tail: int = 3000) -> str:
