@@ -44,7 +44,7 @@ class QATechRunFacet(RunFacet):
     """The QA.tech run a task judged (fields: :meth:`~qatech_orchestration.report.RunReport.signal`)."""
 
     run_short_id: str
-    ok: bool
+    ok: bool | None = None
     run_url: str | None = None
     status: str | None = None
     result: str | None = None
@@ -66,12 +66,13 @@ class QATechRunFacet(RunFacet):
 
 
 def run_facet(report: RunReport | None, known_run: tuple[str, str | None] | None) -> QATechRunFacet | None:
-    """The run facet: the whole signal when the run was judged, else the run alone (a wait that ended first)."""
+    """The run facet: the whole signal when the run was judged, else the run alone, without a verdict (a task
+    that only started it, a wait that ended first)."""
     if report is not None:
         return QATechRunFacet(**{key: value for key, value in report.signal().items() if value is not None})
     if known_run is not None:
         short_id, url = known_run
-        return QATechRunFacet(run_short_id=short_id, ok=False, run_url=url)
+        return QATechRunFacet(run_short_id=short_id, run_url=url)
     return None
 
 
