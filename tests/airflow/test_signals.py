@@ -63,7 +63,6 @@ def run_on_events(monkeypatch: pytest.MonkeyPatch) -> Callable[[Any, list[str]],
     scheduler's asset-triggered run would (``dag.test()`` always makes a manual run, with no events)."""
 
     def run(dag: Any, uris: list[str]) -> Any:
-        from airflow.utils.session import create_session  # noqa: F401  # (the DB session dag.test() uses)
         from sqlalchemy import select
 
         if AIRFLOW_3:
@@ -82,7 +81,7 @@ def run_on_events(monkeypatch: pytest.MonkeyPatch) -> Callable[[Any, list[str]],
 
         def create_consuming(*args: Any, **kwargs: Any) -> Any:
             dagrun = create(*args, **kwargs)
-            session = kwargs["session"] if "session" in kwargs else args[5]
+            session = kwargs["session"]  # dag.test() passes it by name on 2.11 and 3.x
             events = session.scalars(select(Event).join(Model, Model.id == key).where(Model.uri.in_(uris))).all()
             getattr(dagrun, consumed).extend(events)
             session.commit()
