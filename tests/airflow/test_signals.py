@@ -63,20 +63,25 @@ def run_on_events(monkeypatch: pytest.MonkeyPatch) -> Callable[[Any, list[str]],
     scheduler's asset-triggered run would (``dag.test()`` always makes a manual run, with no events)."""
 
     def run(dag: Any, uris: list[str]) -> Any:
+        import airflow.models.dag
+        import airflow.models.dagrun
         from sqlalchemy import select
 
+        # Where dag.test() gets its DagRun: airflow.models.dagrun since 3.1, airflow.models.dag before.
+        module: Any = airflow.models.dagrun
+        name = "get_or_create_dagrun"
+        if not hasattr(module, name):
+            module, name = airflow.models.dag, "_get_or_create_dagrun"
         if AIRFLOW_3:
-            import airflow.models.dagrun as module
             from airflow.models.asset import AssetEvent as Event
             from airflow.models.asset import AssetModel as Model
 
-            name, key, consumed = "get_or_create_dagrun", Event.asset_id, "consumed_asset_events"
+            key, consumed = Event.asset_id, "consumed_asset_events"
         else:
-            import airflow.models.dag as module  # type: ignore[no-redef]
             from airflow.models.dataset import DatasetEvent as Event  # type: ignore[no-redef]
             from airflow.models.dataset import DatasetModel as Model  # type: ignore[no-redef]
 
-            name, key, consumed = "_get_or_create_dagrun", Event.dataset_id, "consumed_dataset_events"
+            key, consumed = Event.dataset_id, "consumed_dataset_events"
         create = getattr(module, name)
 
         def create_consuming(*args: Any, **kwargs: Any) -> Any:
