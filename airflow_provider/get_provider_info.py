@@ -9,6 +9,15 @@ def get_provider_info() -> dict[str, Any]:
     from airflow_provider.connection_form import conn_fields, ui_field_behaviour
     from qatech_orchestration._version import __version__
 
+    # The qatech:// URI scheme (airflow_provider.assets): Airflow 3 reads "asset-uris", 2.11 "dataset-uris".
+    uris = [
+        {
+            "schemes": ["qatech"],
+            "handler": "airflow_provider.assets.sanitize_uri",
+            "factory": "airflow_provider.assets.create_asset",
+            "to_openlineage_converter": "airflow_provider.assets.convert_asset_to_openlineage",
+        }
+    ]
     return {
         "package-name": "qatech-orchestration",
         "name": "QA.tech",
@@ -35,4 +44,6 @@ def get_provider_info() -> dict[str, Any]:
             }
         ],
         "extra-links": ["airflow_provider.links.qatech.QATechRunLink"],
+        "asset-uris": uris,
+        "dataset-uris": uris,
     }

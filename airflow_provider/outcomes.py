@@ -10,10 +10,14 @@ from typing import TYPE_CHECKING, Any
 from airflow_provider.version_compat import AirflowException, AirflowFailException, Context
 from qatech_orchestration.errors import QATechError, QATechRunFailed, QATechWaitTimeout
 from qatech_orchestration.models import RunStatus, TestPlan
-from qatech_orchestration.report import MAX_LISTED, MAX_TEXT, build_report
+from qatech_orchestration.report import MAX_LISTED, MAX_TEXT, RunReport, build_report
 
 if TYPE_CHECKING:
     from qatech_orchestration.client import QATechClient
+
+#: What a task does with the report of its run before it succeeds or fails (:class:`~airflow_provider.signals.
+#: QATechSignals`: the outlet events' ``extra``, the OpenLineage facets).
+RecordVerdict = Callable[[Context, RunReport], None]
 
 log = logging.getLogger(__name__)
 
@@ -91,6 +95,7 @@ def finish(
     task_log: TaskLog = log,
     counts: dict[str, int] | None = None,
     test_plan: TestPlan | None = None,
+    record: RecordVerdict | None = None,
 ) -> None:
     """Push the final status, result and ``run_summary``, log the summary, then succeed, warn (skipped) or
     raise (after pushing: a downstream ``trigger_rule="all_done"`` task reads them from a failed task too).
@@ -99,10 +104,12 @@ def finish(
     counts and the run URL, then one line per test case that did not pass. ``run_summary`` is
     :meth:`~qatech_orchestration.report.RunReport.summary` bounded to 20 test cases and 300 characters per
     text (``failing_test_cases_omitted`` says how many more did not pass). ``counts`` are the run's when
-    ``status`` lists only some test cases (a trigger event).
+    ``status`` lists only some test cases (a trigger event). ``record`` gets the report first.
     """
     push_status(context, status)
     report = build_report(status, fail_on_skipped=fail_on_skipped, counts=counts, test_plan=test_plan)
+    if record is not None:
+        record(context, report)
     context["ti"].xcom_push(key=XCOM_RUN_SUMMARY, value=report.summary(max_cases=MAX_LISTED, max_text=MAX_TEXT))
     for line in report.log_lines():
         task_log.info(line)
@@ -121,6 +128,7 @@ def finish_from_event(
     fail_on_skipped: bool,
     task_log: TaskLog = log,
     reread: Callable[[str], RunStatus] | None = None,
+    record: RecordVerdict | None = None,
 ) -> str:
     """Judge the one event a :class:`~airflow_provider.triggers.qatech.QATechRunTrigger` yields.
 
@@ -141,7 +149,14 @@ def finish_from_event(
                 status, counts = replace(reread(short_id), url=status.url), None
             except QATechError as exc:  # the verdict is known; the full list is a convenience
                 task_log.warning(f"Could not read every test case of QA.tech run {short_id} ({exc}); listing some")
-        finish(context, status, fail_on_skipped=fail_on_skipped, task_log=task_log, counts=counts)
+        finish(
+            context,
+            status,
+            fail_on_skipped=fail_on_skipped,
+            task_log=task_log,
+            counts=counts,
+            record=record,
+        )
         return short_id
     if kind == "timeout":
         raise AirflowException(

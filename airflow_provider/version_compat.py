@@ -74,6 +74,14 @@ def task_state_store(context: Any) -> Any | None:
     return context.get("task_state_store") if hasattr(context, "get") else None
 
 
+def asset_class() -> Any:
+    """``Asset`` (Airflow 3) or ``Dataset`` (2.11): what ``outlets`` and ``schedule=[...]`` take."""
+    try:
+        return _resolve("Asset", "airflow.sdk")
+    except ImportError:
+        return _resolve("Dataset", "airflow.datasets")
+
+
 def default_deferrable() -> bool:
     """``[operators] default_deferrable``, as Airflow's own deferrable operators read it."""
     return bool(conf.getboolean("operators", "default_deferrable", fallback=False))
@@ -90,6 +98,7 @@ __all__ = [
     "BaseSensorOperator",
     "Context",
     "aget_connection",
+    "asset_class",
     "conf",
     "default_deferrable",
     "get_xcom_value",

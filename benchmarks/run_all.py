@@ -20,6 +20,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 import client_overhead
 import emulator_throughput
 import import_cost
+import openlineage_cost
 import triggerer_scale
 
 HERE = Path(__file__).parent
@@ -67,6 +68,7 @@ def render(results: dict[str, Any]) -> str:
         f"A comparison with a peer, not a limit: target at most 0.25 of the peer's overhead. Runs: "
         f"{next(iter(imp.values()))['runs']} per module.",
         "",
+        *_openlineage_lines(results.get("openlineage_cost")),
         "## 2. Client overhead per call (loopback, emulator in its own process)",
         "",
         "| Limit: bare `requests.Session` GET + `json()` | `QATechClient.get_run` (validation, retries armed, "
@@ -153,6 +155,25 @@ def below_their_limits(results: dict[str, Any]) -> list[str]:
     return found
 
 
+def _openlineage_lines(ol: dict[str, Any] | None) -> list[str]:
+    """Section 1b: the optional OpenLineage support (benchmarks/openlineage_cost.py, #23)."""
+    if not ol or "skipped" in ol:
+        return [f"OpenLineage: not measured ({(ol or {}).get('skipped', 'no result')}).", ""]
+    return [
+        "### 1b. The QA operators with Airflow's OpenLineage provider installed, and without it",
+        "",
+        "| provider | ms | modules added | same modules | OpenLineage modules the operator loads |",
+        "|---|---|---|---|---|",
+        f"| installed | {ol['present_ms']} | {ol['present_modules']} | {ol['same_modules']} "
+        f"| {', '.join(ol['openlineage_modules_loaded_by_the_operator']) or 'none'} |",
+        f"| absent (hidden) | {ol['absent_ms']} | {ol['absent_modules']} | | |",
+        "",
+        f"installed / absent: **{ol['ratio']}**. What the listener pays once per task process when it asks a QA task "
+        f"for its facets (`import airflow_provider.lineage`): {ol['lineage_ms']} ms, {ol['lineage_modules']} modules.",
+        "",
+    ]
+
+
 def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--smoke", action="store_true", help="small sizes, print only")
@@ -169,6 +190,7 @@ def main() -> int:
         "when": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
         "machine": f"{platform.machine()}, Python {platform.python_version()}",
         "import_cost": import_cost.run(runs=3 if smoke else 15),
+        "openlineage_cost": openlineage_cost.run(runs=3 if smoke else 15),
         "client_overhead": client_overhead.run(calls=50 if smoke else 300, rounds=3 if smoke else 9),
         "emulator_throughput": emulator_throughput.run(seconds=1 if smoke else 4),
         "triggerer_scale": triggerer_scale.run(

@@ -4,6 +4,10 @@ refresh_dashboard_data -> start_qa (templated preview URL) -> wait_for_qa (senso
     wait_for_qa fails -> rerun_failed_once (deflaking) ; publish runs if either passed.
     report_qa_results runs whatever happened (trigger_rule="all_done"): it templates the ``run_summary``
     XCom that the sensor and the rerun push (also when they fail) into a message for the team.
+
+The verdict is also a signal for other DAGs: wait_for_qa and rerun_failed_once update the asset
+``DASHBOARD_QA`` (``qatech://<project>/<test plan>``) when they pass, with the QA.tech run in the event's
+``extra``; ``qatech_publish_on_pass`` (another team's DAG) is scheduled on it. A failure updates nothing.
 """
 
 from __future__ import annotations
@@ -15,13 +19,17 @@ import pendulum
 
 try:  # Airflow 3
     from airflow.providers.standard.operators.python import PythonOperator
-    from airflow.sdk import DAG
+    from airflow.sdk import DAG, Asset
 except ImportError:  # Airflow 2.11
     from airflow import DAG  # type: ignore[attr-defined,no-redef]
+    from airflow.datasets import Dataset as Asset  # type: ignore[assignment,no-redef]
     from airflow.operators.python import PythonOperator  # type: ignore[no-redef]
 
 from airflow_provider.operators.qatech import QATechRerunOperator, QATechStartRunOperator
 from airflow_provider.sensors.qatech import QATechRunSensor
+
+#: "The dashboard checks passed": updated by whichever QA task passes (qatech_publish_on_pass names it too).
+DASHBOARD_QA = Asset("qatech://proj_acme-analytics_9xW2/pln_dashboard-checks_7fQ2")
 
 # Seconds between status reads; the demo and the tests shorten it (their emulator finishes runs fast).
 POLL = float(os.environ.get("QATECH_EXAMPLE_POLL_INTERVAL", "30"))
@@ -104,6 +112,7 @@ with DAG(
         # Its failure is QA.tech's verdict on this run, which a retry would only read again: the retry that
         # tests again is rerun_failed_once. (A lost triggerer hands the wait to another one: no retry needed.)
         retries=0,
+        outlets=[DASHBOARD_QA],  # a pass updates it, the run in the event's extra; a failure does not
     )
 
     rerun_failed_once = QATechRerunOperator(
@@ -115,6 +124,7 @@ with DAG(
         deferrable=True,
         trigger_rule="all_failed",
         retries=0,  # "once": a retry after its verdict would rerun the failed test cases again
+        outlets=[DASHBOARD_QA],  # the rerun's pass is a pass too
     )
 
     publish_task = PythonOperator(task_id="publish", python_callable=publish, trigger_rule="one_success")

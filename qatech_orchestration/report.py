@@ -240,6 +240,23 @@ class RunReport:
             "timed_out": self.timed_out,
         }
 
+    def signal(self) -> dict[str, Any]:
+        """The verdict as a small JSON object for pipelines downstream: an Airflow asset event's ``extra``, the
+        OpenLineage run facet. Keys: ``run_short_id``, ``run_url``, ``status``, ``result``, ``ok``,
+        ``test_cases_<total|passed|failed|skipped|errored|not_finished>`` (as in :meth:`summary`), and
+        ``test_plan`` (its name) and ``test_plan_short_id`` when known. No test case texts: their size is QA.tech's.
+        """
+        return {
+            "run_short_id": self.run_short_id,
+            "run_url": self.run_url,
+            "status": self.status,
+            "result": self.result,
+            "ok": self.ok,
+            **{f"test_cases_{name}": count for name, count in self.counts.as_dict().items()},
+            "test_plan": self.test_plan.name if self.test_plan else None,
+            "test_plan_short_id": self.test_plan.short_id if self.test_plan else None,
+        }
+
 
 def build_report(
     status: RunStatus,

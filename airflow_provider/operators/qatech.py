@@ -26,6 +26,7 @@ from airflow_provider.outcomes import (
     to_airflow_exception,
 )
 from airflow_provider.run_store import TaskRunStore
+from airflow_provider.signals import QATechSignals
 from airflow_provider.version_compat import BaseOperator, Context, default_deferrable
 from qatech_orchestration.errors import QATechError
 from qatech_orchestration.progress import ProgressLog
@@ -37,9 +38,9 @@ if TYPE_CHECKING:
     from qatech_orchestration.models import ApplicationOverride, RunStatus, SlackNotification, StartedRun, TestPlan
 
 
-class _QATechRunOperator(BaseOperator):
+class _QATechRunOperator(QATechSignals, BaseOperator):
     """What starting and rerunning share: durable runs, XComs right after the start, waiting (sync or
-    deferred)."""
+    deferred), the verdict as a signal (outlet asset events, OpenLineage: :mod:`airflow_provider.signals`)."""
 
     operator_extra_links = (QATechRunLink(),)
     ui_color = "#e8f0fe"
@@ -68,6 +69,8 @@ class _QATechRunOperator(BaseOperator):
         self.timeout = timeout
         self.fail_on_skipped = fail_on_skipped
         self.deferrable = deferrable
+        # At DAG parse: qatech:// inlets and outlets are valid, and only a task that waits updates a qatech:// outlet.
+        self._check_assets(waits=wait_for_completion)
 
     @cached_property
     def hook(self) -> QATechHook:
@@ -98,6 +101,7 @@ class _QATechRunOperator(BaseOperator):
         except QATechError as exc:
             raise to_airflow_exception(exc) from None
         run = resumed.run
+        self.qatech_run = (run.short_id, run.url)
         ti = context["ti"]
         ti.xcom_push(key=XCOM_RUN_SHORT_ID, value=run.short_id)
         ti.xcom_push(key=XCOM_RUN_ID, value=run.id)
@@ -136,7 +140,14 @@ class _QATechRunOperator(BaseOperator):
     def _finish(self, context: Context, status: RunStatus, url: str, test_plan: TestPlan | None = None) -> None:
         if not status.url:
             status = replace(status, url=url)
-        finish(context, status, fail_on_skipped=self.fail_on_skipped, task_log=self.log, test_plan=test_plan)
+        finish(
+            context,
+            status,
+            fail_on_skipped=self.fail_on_skipped,
+            task_log=self.log,
+            test_plan=test_plan,
+            record=self._record_verdict,
+        )
 
     def _defer(self, short_id: str, url: str) -> None:
         from airflow_provider.triggers.qatech import QATechRunTrigger
@@ -156,8 +167,15 @@ class _QATechRunOperator(BaseOperator):
         )
 
     def execute_complete(self, context: Context, event: dict[str, Any] | None = None) -> str:
+        if event:
+            self.qatech_run = (str(event.get("run_short_id")), event.get("run_url"))
         short_id = finish_from_event(
-            context, event, fail_on_skipped=self.fail_on_skipped, task_log=self.log, reread=self._read_all
+            context,
+            event,
+            fail_on_skipped=self.fail_on_skipped,
+            task_log=self.log,
+            reread=self._read_all,
+            record=self._record_verdict,
         )
         TaskRunStore(context, durable=self.durable).clear()
         return short_id
@@ -187,6 +205,12 @@ class QATechStartRunOperator(_QATechRunOperator):
         starts a new run.
     :param retry_from_failure: when the earlier try's run failed, rerun only its failed test cases instead
         of starting a whole new run (default False).
+
+    With ``wait_for_completion=True``, a pass updates the task's ``outlets`` with the run in each asset event's
+    ``extra`` (e.g. ``outlets=[Asset("qatech://proj_.../pln_...")]``, for DAGs scheduled on it), and with
+    the OpenLineage provider installed its event carries the run and one assertion per test case on the
+    ``inlets`` (:mod:`airflow_provider.signals`). A ``qatech://`` outlet on a task that does not wait is
+    refused when the DAG file is parsed: it would signal a run that was only started.
     """
 
     template_fields: Sequence[str] = (*START_RUN.names, "qatech_conn_id")

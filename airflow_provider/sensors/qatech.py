@@ -19,6 +19,7 @@ from airflow_provider.outcomes import (
     rendered_optional,
     to_airflow_exception,
 )
+from airflow_provider.signals import QATechSignals
 from airflow_provider.version_compat import AirflowSensorTimeout, BaseSensorOperator, Context, default_deferrable
 from qatech_orchestration.errors import QATechError
 from qatech_orchestration.models import RunStatus
@@ -28,7 +29,7 @@ if TYPE_CHECKING:
     from qatech_orchestration.waiting import RunWait
 
 
-class QATechRunSensor(BaseSensorOperator):
+class QATechRunSensor(QATechSignals, BaseSensorOperator):
     """Succeeds when the run passed; fails when it ended FAILED, ERROR or CANCELLED (naming the failing test
     cases and their ``resultTitle``); a SKIPPED run succeeds with a warning unless ``fail_on_skipped``.
 
@@ -43,6 +44,10 @@ class QATechRunSensor(BaseSensorOperator):
     :param project_short_id: overrides the connection's ``project_short_id``.
     :param fail_on_skipped: fail when every test case was skipped.
     :param deferrable: wait in the triggerer (``[operators] default_deferrable``).
+
+    A pass updates the sensor's ``outlets`` with the run in each asset event's ``extra`` (e.g.
+    ``outlets=[Asset("qatech://proj_.../pln_...")]``), and with the OpenLineage provider installed its event
+    carries the run and one assertion per test case on the ``inlets`` (:mod:`airflow_provider.signals`).
     """
 
     template_fields: Sequence[str] = ("run_short_id", "run_url", "project_short_id", "qatech_conn_id")
@@ -69,6 +74,7 @@ class QATechRunSensor(BaseSensorOperator):
         self.project_short_id = project_short_id
         self.fail_on_skipped = fail_on_skipped
         self.deferrable = deferrable
+        self._check_assets(waits=True)
 
     @cached_property
     def hook(self) -> QATechHook:
@@ -108,10 +114,11 @@ class QATechRunSensor(BaseSensorOperator):
             return False
         status = wait.with_url(status)
         wait.answered(status)
+        self.qatech_run = (status.short_id, status.url)
         self.log.info("QA.tech run %s: %s", self.run_short_id, status.state_label)
         if not status.is_terminal:
             return False
-        finish(context, status, fail_on_skipped=self.fail_on_skipped, task_log=self.log)
+        finish(context, status, fail_on_skipped=self.fail_on_skipped, task_log=self.log, record=self._record_verdict)
         return True
 
     def execute(self, context: Context) -> Any:
@@ -126,12 +133,15 @@ class QATechRunSensor(BaseSensorOperator):
                 raise
         fail_unless_deferrable_here()
         short_id = check_rendered_run_short_id(self.run_short_id)
+        self.qatech_run = (short_id, self._url)
         try:  # checked once before deferring: it may already be over
             status = first_look(self.hook.client, short_id, self._url, self.log)
         except QATechError as exc:
             raise to_airflow_exception(exc) from None
         if status is not None and status.is_terminal:
-            finish(context, status, fail_on_skipped=self.fail_on_skipped, task_log=self.log)
+            finish(
+                context, status, fail_on_skipped=self.fail_on_skipped, task_log=self.log, record=self._record_verdict
+            )
             return None
         from airflow_provider.triggers.qatech import QATechRunTrigger
 
@@ -150,12 +160,15 @@ class QATechRunSensor(BaseSensorOperator):
         return None
 
     def execute_complete(self, context: Context, event: dict[str, Any] | None = None) -> None:
+        if event:
+            self.qatech_run = (str(event.get("run_short_id")), event.get("run_url") or self._url)
         finish_from_event(
             context,
             event,
             fail_on_skipped=self.fail_on_skipped,
             task_log=self.log,
             reread=lambda short_id: self._with_url(self.hook.client.get_run(short_id, test_cases="all")),
+            record=self._record_verdict,
         )
 
 

@@ -164,9 +164,10 @@ def test_importing_the_operator_stays_light() -> None:
     line = next(x for x in result.stdout.splitlines() if x.startswith("MODULES="))
     modules = set(json.loads(line.removeprefix("MODULES=")))
     for heavy in ("requests", "dagster", "qatech_orchestration.emulator", "qatech_orchestration.client",
-                  "airflow_provider.triggers.qatech", "aiohttp", "httpx", "asyncio"):  # fmt: skip
+                  "airflow_provider.triggers.qatech", "aiohttp", "httpx", "asyncio", "openlineage",
+                  "airflow.providers.openlineage", "airflow_provider.lineage"):  # fmt: skip
         loaded = heavy in modules
-        if heavy in ("httpx", "asyncio", "requests") and loaded:
+        if heavy in ("httpx", "asyncio", "requests", "airflow.providers.openlineage") and loaded:
             # Airflow itself may load these; what matters is that our modules do not add them.
             baseline = "airflow.sdk" if AIRFLOW_3 else "airflow"
             code = f"import sys, {baseline}; print('LOADED=', {heavy!r} in sys.modules)"

@@ -99,10 +99,14 @@ class Deployment:
         answer.raise_for_status()
         return answer.json()
 
-    def trigger(self, dag_id: str, conf: dict[str, Any] | None = None) -> str:
-        """Unpause and trigger as the UI does on Airflow 3: no logical date."""
+    def unpause(self, dag_id: str) -> None:
+        """Unpause the DAG once the dag-processor has parsed it."""
         self.wait_for(f"{dag_id} to be parsed", lambda: self.http.get(f"{self.api}/dags/{dag_id}", timeout=30).ok, 180)
         self.http.patch(f"{self.api}/dags/{dag_id}", json={"is_paused": False}, timeout=30).raise_for_status()
+
+    def trigger(self, dag_id: str, conf: dict[str, Any] | None = None) -> str:
+        """Unpause and trigger as the UI does on Airflow 3: no logical date."""
+        self.unpause(dag_id)
         body = {"logical_date": None, "conf": conf or {}}
         answer = self.http.post(f"{self.api}/dags/{dag_id}/dagRuns", json=body, timeout=30)
         answer.raise_for_status()

@@ -4,6 +4,8 @@ Each example DAG is triggered over REST with no logical date (what the UI's trig
 its waits go deferred and finish in the separate triggerer process, and what the user then reads comes from
 the REST API: XComs, the "QA.tech run" links, a failed wait's message in the task log. The token, saved
 through the connections API as the UI's form saves it, must be in no log file and nowhere in the database.
+``qatech_publish_on_pass`` is scheduled on the asset ``qatech_post_etl`` updates when its QA passes (#23): the
+scheduler runs it after each pass, never after a failure.
 Run alone: ``./scripts/test.sh tests/system``.
 """
 
@@ -33,6 +35,8 @@ CI_CONF = {
     "preview_url": "https://pr-482.dashboards.example.com",
 }
 RUN_LINK = "QA.tech run"
+PUBLISH = "qatech_publish_on_pass"
+DASHBOARD_QA = "qatech://proj_acme-analytics_9xW2/pln_dashboard-checks_7fQ2"
 
 
 class ExampleRuns:
@@ -40,6 +44,7 @@ class ExampleRuns:
 
     def __init__(self, airflow: Deployment, emulator: QATechEmulator) -> None:
         first = len(emulator.requests_to("start_run"))
+        airflow.unpause(PUBLISH)  # before any QA pass: the scheduler runs it on each pass from now on
         self.run_ids = {
             "qatech_nightly": airflow.trigger("qatech_nightly"),
             "qatech_ci_triggered": airflow.trigger("qatech_ci_triggered", CI_CONF),
@@ -181,3 +186,67 @@ def test_the_token_is_in_no_log_and_nowhere_in_the_database(airflow: Deployment,
     # The search can find what is there: the run URLs and rendered templates are stored in plain text.
     assert runs.flaky_run_id.encode() in database and b"pln_dashboard-checks_7fQ2" in database
     assert TOKEN.encode() not in database
+
+
+def _events(airflow: Deployment) -> list[dict[str, Any]]:
+    """Every event of the dashboard's QA asset, oldest first."""
+    (asset,) = airflow.get("/assets", uri_pattern="qatech://")["assets"]
+    assert asset["uri"] == DASHBOARD_QA, asset
+    return list(airflow.get("/assets/events", asset_id=asset["id"], order_by="timestamp", limit=100)["asset_events"])
+
+
+def _consumed(airflow: Deployment, run_id: str) -> list[dict[str, Any]]:
+    return list(airflow.get(f"{airflow.run_path(PUBLISH, run_id)}/upstreamAssetEvents")["asset_events"])
+
+
+def test_each_qa_pass_triggers_the_publish_dag_and_a_failure_does_not(
+    airflow: Deployment, runs: ExampleRuns, system_emulator: QATechEmulator
+) -> None:
+    # So far: passes in the manual and the scheduled post_etl runs (wait_for_qa), and in the flaky run (its rerun).
+    published = airflow.finished_runs(PUBLISH, timeout=300)
+    events = _events(airflow)
+    assert {(e["source_dag_id"], e["source_task_id"]) for e in events} == {
+        ("qatech_post_etl", "wait_for_qa"),
+        ("qatech_post_etl", "rerun_failed_once"),
+    }, events
+    flaky = [e for e in events if e["source_run_id"] == runs.flaky_run_id]
+    (rerun_event,) = flaky  # the failed wait_for_qa of that run updated nothing; its rerun's pass did
+    assert rerun_event["source_task_id"] == "rerun_failed_once" and rerun_event["extra"]["result"] == "PASSED"
+    assert rerun_event["extra"]["run_short_id"] == airflow.xcom(
+        "qatech_post_etl", runs.flaky_run_id, "rerun_failed_once"
+    )
+    assert published and all(r["state"] == "success" and r["run_type"] == "asset_triggered" for r in published.values())
+    # Every pass was consumed by a publish run (several passes before a run starts: one run, all of them).
+    consumed = {e["id"] for run_id in published for e in _consumed(airflow, run_id)}
+    assert consumed == {e["id"] for e in events}
+
+    # A QA failure (the run and its rerun of the failed test case): no event, so nothing to publish.
+    system_emulator.script_outcome(
+        "FAILED", failing={"Export report as CSV": "Export button returned HTTP 500"}, times=2
+    )
+    failing = airflow.trigger("qatech_post_etl")
+    assert airflow.wait_for_run("qatech_post_etl", failing, timeout=300) == "failed"
+    states = airflow.task_states("qatech_post_etl", failing)
+    assert states["wait_for_qa"] == states["rerun_failed_once"] == "failed" and states["publish"] == "upstream_failed"
+    assert len(_events(airflow)) == len(events)
+
+    # The next pass publishes once, with that pass's run alone: the failure queued nothing.
+    passing = airflow.trigger("qatech_post_etl")
+    assert airflow.wait_for_run("qatech_post_etl", passing, timeout=300) == "success"
+    short_id = airflow.xcom("qatech_post_etl", passing, "start_qa")
+
+    def new_publish_run() -> dict[str, dict[str, Any]] | None:
+        finished = airflow.finished_runs(PUBLISH, timeout=60)
+        return {k: v for k, v in finished.items() if k not in published} or None
+
+    (publish_run,) = airflow.wait_for("the publish DAG's run after the pass", new_publish_run, 180)
+    assert airflow.get(airflow.run_path(PUBLISH, publish_run))["state"] == "success"
+    (event,) = _consumed(airflow, publish_run)
+    assert event["source_run_id"] == passing and event["extra"]["run_short_id"] == short_id
+    url = airflow.xcom("qatech_post_etl", passing, "start_qa", "run_url")
+    assert event["extra"] == {**event["extra"], "status": "COMPLETED", "result": "PASSED", "ok": True, "run_url": url}
+    log = airflow.task_log(PUBLISH, publish_run, "publish_verified_release")
+    assert f"Publishing the dashboard verified by QA.tech run {short_id} (" in log and url in log, log[-2000:]
+    assert airflow.xcom(PUBLISH, publish_run, "publish_verified_release") == short_id
+    started = airflow.get(airflow.run_path(PUBLISH, publish_run))["start_date"]
+    print(f"QA pass event {event['timestamp']} -> publish run started {started}; {len(published)} earlier run(s)")

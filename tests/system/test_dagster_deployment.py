@@ -5,8 +5,10 @@ dagster-webserver and dagster-daemon run as processes of their own on a throwawa
 ``example_dags/dagster_home/dagster.yaml`` as shipped. Runs are launched through GraphQL as the UI's
 "Materialize" does, so they go through the queue and the daemon to a run worker. The blocking QA.tech check
 (declared in the project's YAML) passes in one run and fails in another, where the downstream asset must not
-materialize. The token, read from ``QATECH_API_TOKEN`` by every process, must be in no log and nowhere in the
-instance's storage, its compressed snapshots included.
+materialize. ``dashboard_release`` has no job: the daemon's automation sensor materializes it after the pass
+(declarative automation on the blocking check, #23), and after the failure it does not. The token, read from
+``QATECH_API_TOKEN`` by every process, must be in no log and nowhere in the instance's storage, its compressed
+snapshots included.
 
 On PostgreSQL, also: a run worker SIGKILLed while the check waits is retried by the daemon, and the retry
 re-attaches to the QA.tech run the killed attempt started; a check that failed on QA.tech's verdict is not
@@ -16,6 +18,7 @@ Run alone: ``./scripts/test.sh tests/system``.
 
 from __future__ import annotations
 
+import itertools
 import re
 import shutil
 import sys
@@ -51,6 +54,7 @@ query Checks($assetKey: AssetKeyInput!, $checkName: String!) {
     runId
     status
     evaluation {
+      timestamp
       success
       severity
       metadataEntries { label ... on UrlMetadataEntry { url } ... on TextMetadataEntry { text } }
@@ -59,21 +63,68 @@ query Checks($assetKey: AssetKeyInput!, $checkName: String!) {
 }"""
 MATERIALIZATIONS = """
 query Materializations($assetKey: AssetKeyInput!) {
-  assetOrError(assetKey: $assetKey) { ... on Asset { assetMaterializations(limit: 10) { runId } } }
+  assetOrError(assetKey: $assetKey) { ... on Asset { assetMaterializations(limit: 10) { runId timestamp } } }
 }"""
+SENSOR_TICKS = """
+query Ticks($selector: SensorSelector!) {
+  sensorOrError(sensorSelector: $selector) {
+    __typename
+    ... on Sensor { sensorState { status ticks(limit: 100) { id status timestamp runIds } } }
+  }
+}"""
+AUTOMATION_SENSOR = "qatech_release_automation"
+#: The automation sensor's minimum interval in the test (the example's default is Dagster's 30 s).
+AUTOMATION_INTERVAL = 5
+
+
+def sensor_ticks(dagster: DagsterDeployment) -> list[dict[str, Any]]:
+    """The automation sensor's ticks, oldest first (each: status, timestamp in seconds, the runs it requested)."""
+    selector = {**dagster.repository(), "sensorName": AUTOMATION_SENSOR}
+    found = dagster.graphql(SENSOR_TICKS, selector=selector)["sensorOrError"]
+    assert found["__typename"] == "Sensor", found
+    return sorted(found["sensorState"]["ticks"], key=lambda tick: float(tick["timestamp"]))
+
+
+def released_in(dagster: DagsterDeployment) -> dict[str, float]:
+    """The runs that materialized ``dashboard_release``, and when (seconds since the epoch)."""
+    found = dagster.graphql(MATERIALIZATIONS, assetKey={"path": ["dashboard_release"]})["assetOrError"]
+    return {m["runId"]: int(m["timestamp"]) / 1000 for m in found.get("assetMaterializations", [])}
 
 
 class Runs:
-    """The check passes in one run; in the next, the run and its rerun of the failed test case both fail."""
+    """The check passes in one run, and the daemon materializes ``dashboard_release`` after it; in the next run,
+    the QA.tech run and its rerun of the failed test case both fail, and the daemon's next evaluations release
+    nothing."""
 
     def __init__(self, dagster: DagsterDeployment, emulator: QATechEmulator) -> None:
         assets = ASSETS
         self.passing = dagster.launch_assets(assets, [CHECK])
         self.passing_status = dagster.wait_for_run(self.passing, timeout=240)
         self.passing_starts = len(emulator.requests_to("start_run"))
+        # Released before the next refresh starts: a refresh in progress holds it back (eager's
+        # ~any_deps_in_progress), and once that refresh's check failed, nothing is released at all.
+        self.release_tick = dagster.wait_for(
+            "the automation sensor to request dashboard_release",
+            lambda: next((t for t in sensor_ticks(dagster) if t["runIds"]), None),
+            timeout=30 * AUTOMATION_INTERVAL,
+        )
+        (self.release,) = self.release_tick["runIds"]
+        self.release_status = dagster.wait_for_run(self.release, timeout=240)
         emulator.script_outcome("FAILED", failing={"Export report as CSV": "Export button returned HTTP 500"}, times=2)
         self.failing = dagster.launch_assets(assets, [CHECK])
         self.failing_status = dagster.wait_for_run(self.failing, timeout=240)
+        failed_at = time.time()
+
+        # Two finished evaluations that began after the failure was recorded: the daemon saw it, twice.
+        def evaluated_twice() -> list[dict[str, Any]] | None:
+            later = [t for t in sensor_ticks(dagster) if float(t["timestamp"]) > failed_at and t["status"] != "STARTED"]
+            return later[:2] if len(later) >= 2 else None
+
+        self.ticks_after_failure = dagster.wait_for(
+            "two automation evaluations after the failed check", evaluated_twice, timeout=30 * AUTOMATION_INTERVAL
+        )
+        self.ticks = sensor_ticks(dagster)
+        self.released_in = released_in(dagster)
         self.starts = emulator.requests_to("start_run")
         self.reruns = emulator.requests_to("rerun")
         executions = dagster.graphql(CHECK_EXECUTIONS, assetKey={"path": [CHECK[0]]}, checkName=CHECK[1])
@@ -107,6 +158,7 @@ def dagster(
             "QATECH_API_TOKEN": TOKEN,
             "QATECH_BASE_URL": emulator.base_url,
             "QATECH_EXAMPLE_POLL_INTERVAL": "2",
+            "QATECH_EXAMPLE_AUTOMATION_INTERVAL": str(AUTOMATION_INTERVAL),
             **pg_env,
         }
         # The code location as `dg dev` names it (after the project's folder), so the components find theirs.
@@ -152,6 +204,29 @@ def test_a_failing_blocking_check_keeps_the_downstream_asset_from_materializing(
     assert execution["status"] == "FAILED" and execution["evaluation"]["success"] is False
     assert execution["evaluation"]["severity"] == "ERROR"
     assert runs.failing not in runs.published_in
+
+
+def test_the_daemon_releases_after_a_passing_check_and_not_after_a_failing_one(runs: Runs) -> None:
+    """Declarative automation on the blocking check: no job ties dashboard_release to the QA.tech check."""
+    assert runs.release_status == "SUCCESS"
+    assert runs.release not in (runs.passing, runs.failing)  # its own run, requested by the daemon
+    assert list(runs.released_in) == [runs.release]  # once: after the pass; the failure released nothing
+    assert runs.passing_starts == 1 and len(runs.starts) == 2  # releasing starts no QA.tech run
+    after_failure = runs.ticks_after_failure
+    assert len(after_failure) == 2 and all(not t["runIds"] for t in after_failure), after_failure
+    requests = [t for t in runs.ticks if t["runIds"]]
+    assert requests == [runs.release_tick], requests
+    stamps = [float(t["timestamp"]) for t in runs.ticks]
+    intervals = [b - a for a, b in itertools.pairwise(stamps)]
+    passed_at = float(runs.checks[runs.passing]["evaluation"]["timestamp"])
+    print(
+        f"automation: {len(runs.ticks)} ticks, interval min {min(intervals):.1f} s / median "
+        f"{sorted(intervals)[len(intervals) // 2]:.1f} s / max {max(intervals):.1f} s "
+        f"(minimum_interval_seconds={AUTOMATION_INTERVAL}); after the check passed, the release was requested "
+        f"{float(runs.release_tick['timestamp']) - passed_at:.1f} s (tick start) and materialized "
+        f"{runs.released_in[runs.release] - passed_at:.1f} s later"
+    )
+    assert min(intervals) >= AUTOMATION_INTERVAL - 1  # the sensor's minimum interval holds (clock granularity)
 
 
 def test_the_token_is_in_no_log_and_nowhere_in_storage(
