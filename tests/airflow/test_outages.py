@@ -4,7 +4,6 @@ Airflow retries, and says so in the task log once (the fault matrix has the othe
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 import pendulum
