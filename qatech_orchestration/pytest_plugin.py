@@ -13,6 +13,8 @@ Loaded by pytest through the ``pytest11`` entry point (``qatech``) when the pack
   DagRun.
 - ``qatech_dagster_resource``: a ``QATechResource`` pointed at the emulator, for ``materialize()`` and
   ``execute_in_process``.
+- ``qatech_environment``: ``QATECH_API_TOKEN`` and ``QATECH_BASE_URL`` set to the emulator's, for code that
+  reads them (Dagster definitions built from the environment, the YAML component, the ``qatech`` command).
 - ``@pytest.mark.qatech(outcome="FAILED", failing={"Checkout": "Pay button missing"}, reads=2, ...)``: how the
   test's runs end, without code (the arguments of ``QATechMock.script``).
 
@@ -169,11 +171,20 @@ def qatech_run_dag(qatech_airflow_connection: Callable[..., str]) -> Callable[..
 
 
 @pytest.fixture
-def qatech_dagster_resource(qatech_emulator: QATechMock, monkeypatch: pytest.MonkeyPatch) -> Any:
+def qatech_environment(qatech_emulator: QATechMock, monkeypatch: pytest.MonkeyPatch) -> QATechMock:
+    """``QATECH_API_TOKEN`` and ``QATECH_BASE_URL`` point at the emulator for this test: the variables the
+    ``qatech`` command, the YAML component (``api_token_env_var``, ``{{ env('QATECH_BASE_URL') }}``) and
+    definitions built from the environment read. Returns the emulator."""
+    monkeypatch.setenv("QATECH_API_TOKEN", qatech_emulator.token)
+    monkeypatch.setenv("QATECH_BASE_URL", qatech_emulator.base_url)
+    return qatech_emulator
+
+
+@pytest.fixture
+def qatech_dagster_resource(qatech_environment: QATechMock) -> Any:
     """A ``QATechResource`` pointed at the emulator, its token read from ``QATECH_API_TOKEN`` (``EnvVar``)."""
     import dagster as dg
 
     from dagster_resource import QATechResource
 
-    monkeypatch.setenv("QATECH_API_TOKEN", qatech_emulator.token)
-    return QATechResource(api_token=dg.EnvVar("QATECH_API_TOKEN"), base_url=qatech_emulator.base_url)
+    return QATechResource(api_token=dg.EnvVar("QATECH_API_TOKEN"), base_url=qatech_environment.base_url)

@@ -15,7 +15,7 @@ import json
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from qatech_orchestration.emulator.state import Fault, RecordedRequest
+from qatech_orchestration.emulator.state import Fault, Outcome, RecordedRequest
 
 if TYPE_CHECKING:
     from typing_extensions import Unpack
@@ -23,7 +23,7 @@ if TYPE_CHECKING:
     from qatech_orchestration.emulator import QATechEmulator
     from qatech_orchestration.request_model import StartRunFields
 
-__all__ = ["QATechMock", "RecordedRequest"]
+__all__ = ["Outcome", "QATechMock", "RecordedRequest"]
 
 
 class QATechMock:
@@ -73,11 +73,15 @@ class QATechMock:
         """The short IDs of the runs it created (starts and reruns), oldest first."""
         return list(self.emulator.project.runs)
 
+    def url(self, run_short_id: str) -> str:
+        """The URL QA.tech gives run ``run_short_id`` (what tasks log, XCom and Dagster metadata show)."""
+        return self.emulator.project.runs[run_short_id].url
+
     # --- scripting QA.tech ------------------------------------------------------------------------
 
     def script(
         self,
-        outcome: str = "PASSED",
+        outcome: str | Outcome = "PASSED",
         *,
         failing: Mapping[str, str] | None = None,
         test_plan_short_id: str | None = None,
@@ -87,7 +91,8 @@ class QATechMock:
     ) -> None:
         """How the next ``times`` runs end (or every run of ``test_plan_short_id``): ``PASSED``, ``FAILED``
         (``failing={"Checkout": "Pay button missing"}``: test case name -> ``resultTitle``), ``SKIPPED``,
-        ``ERROR``, ``CANCELLED``, or ``NEVER`` (runs on for ever); and how long they take: ``reads`` status
+        ``ERROR``, ``CANCELLED``, or ``NEVER`` (runs on for ever), or an :class:`Outcome` (test cases that end
+        skipped or errored, the run's own test case names); and how long they take: ``reads`` status
         reads (the first says INITIATED) or ``seconds`` after the start. Reruns take the next scripted one.
         """
         self.emulator.script_outcome(

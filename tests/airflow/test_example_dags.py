@@ -1,4 +1,10 @@
-"""Every example DAG imports cleanly and runs end to end against the emulator."""
+"""Every example DAG imports cleanly and runs end to end against the emulator.
+
+Written as a user writes the tests of their own DAGs: only the package's pytest fixtures (``qatech_emulator``,
+``qatech_run_dag``, ``qatech_airflow_connection``) and :mod:`airflow_provider.testing`; copy a test, point
+``EXAMPLES`` at your dags folder. Waits against the emulator do not sleep their poll interval (the plugin cuts
+each pause), so the examples' 30 s polls take no time here.
+"""
 
 from __future__ import annotations
 
@@ -10,13 +16,30 @@ from typing import Any
 
 import pytest
 
-from qatech_orchestration.emulator import QATechEmulator
-from tests.airflow.conftest import AIRFLOW_3, AIRFLOW_VERSION_INFO, dagbag_class, run_dag, task_states
-from tests.conftest import TOKEN
+from airflow_provider.testing import load_dags, task_states
+from qatech_orchestration.testing import QATechMock
+from tests.airflow.conftest import AIRFLOW_3, AIRFLOW_VERSION_INFO
 from tests.mixed_run import ERRORED, FAILURES, MIXED, SKIPPED
 from tests.subprocesses import run
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "example_dags"
+RunDag = Callable[..., Any]
+
+
+@pytest.fixture
+def example_dags() -> dict[str, Any]:
+    return load_dags(EXAMPLES)  # an example that fails to import raises here, with Airflow's error
+
+
+@pytest.fixture
+def task_log(capfd: pytest.CaptureFixture[str], caplog: pytest.LogCaptureFixture) -> Callable[[], str]:
+    """What the tasks logged so far: Airflow 3's dag.test() prints task logs, Airflow 2 logs them."""
+
+    def read() -> str:
+        out, err = capfd.readouterr()
+        return out + err + caplog.text
+
+    return read
 
 
 def _qa_message(output: str) -> list[str]:
@@ -30,15 +53,6 @@ def _qa_message(output: str) -> list[str]:
             break
         message.append(text)
     return message
-
-
-@pytest.fixture
-def example_dags(monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
-    monkeypatch.setenv("QATECH_EXAMPLE_POLL_INTERVAL", "0.05")
-    DagBag = dagbag_class()
-    bag = DagBag(dag_folder=str(EXAMPLES)) if AIRFLOW_3 else DagBag(dag_folder=str(EXAMPLES), include_examples=False)
-    assert bag.import_errors == {}
-    return dict(bag.dags)
 
 
 def test_examples_import_without_errors(example_dags: dict[str, Any]) -> None:
@@ -61,76 +75,85 @@ def test_examples_retry_where_a_retry_re_attaches(example_dags: dict[str, Any]) 
     }  # fmt: skip
 
 
-def test_nightly_defers_and_passes(example_dags: dict[str, Any], emulator: QATechEmulator) -> None:
-    dag = example_dags["qatech_nightly"]
-    dag.task_dict["nightly_regression"].poll_interval = 0.05
-    dagrun = run_dag(dag)
+def test_nightly_defers_and_passes(
+    example_dags: dict[str, Any], qatech_emulator: QATechMock, qatech_run_dag: RunDag
+) -> None:
+    dagrun = qatech_run_dag(example_dags["qatech_nightly"])
     assert task_states(dagrun) == {"nightly_regression": "success"}
-    assert emulator.requests_to("start_run")[0].body["notifications"][0]["notifyOn"] == "failure"
+    start = qatech_emulator.assert_started_once(test_plan_short_id="pln_nightly-regression_k2P9")
+    assert start.body["notifications"][0]["notifyOn"] == "failure"
+    assert len(qatech_emulator.reads) >= 2  # read until it ended (the first read says INITIATED)
 
 
 def test_post_etl_passes_and_publishes(
-    example_dags: dict[str, Any], emulator: QATechEmulator, task_output: Callable[[], str]
+    example_dags: dict[str, Any], qatech_emulator: QATechMock, qatech_run_dag: RunDag, task_log: Callable[[], str]
 ) -> None:
-    dagrun = run_dag(example_dags["qatech_post_etl"])
+    dagrun = qatech_run_dag(example_dags["qatech_post_etl"])
     states = task_states(dagrun)
     assert states["publish"] == "success" and states["wait_for_qa"] == "success"
     assert states["rerun_failed_once"] == "skipped" and states["report_qa_results"] == "success"
-    (run,) = emulator.project.runs.values()
-    message = _qa_message(task_output())
-    assert message == [f"PASSED: QA.tech run {run.short_id} (wait_for_qa) COMPLETED/PASSED, 3 of 3 test cases passed: "
-                       f"{run.url}"]  # fmt: skip
-    body = emulator.requests_to("start_run")[0].body
-    assert body["applications"][0]["environment"]["url"] == "https://pr-482.dashboards.example.com"
-    assert body["applications"][0]["environment"]["name"].startswith("ETL manual__20")
+    start = qatech_emulator.assert_started_once(test_plan_short_id="pln_dashboard-checks_7fQ2")
+    (run_id,) = qatech_emulator.runs
+    assert _qa_message(task_log()) == [
+        f"PASSED: QA.tech run {run_id} (wait_for_qa) COMPLETED/PASSED, 3 of 3 test cases passed: "
+        f"{qatech_emulator.url(run_id)}"
+    ]
+    environment = start.body["applications"][0]["environment"]
+    assert environment["url"] == "https://pr-482.dashboards.example.com"  # the preview the ETL task returned
+    assert environment["name"].startswith("ETL manual__20")
+    qatech_emulator.assert_no_rerun()
 
 
+@pytest.mark.qatech("FAILED", failing={"Export report as CSV": "Timed out waiting for download"})
 def test_post_etl_reruns_a_flaky_failure_once(
-    example_dags: dict[str, Any], emulator: QATechEmulator, task_output: Callable[[], str]
+    example_dags: dict[str, Any], qatech_emulator: QATechMock, qatech_run_dag: RunDag, task_log: Callable[[], str]
 ) -> None:
-    emulator.script_outcome("FAILED", failing={"Export report as CSV": "Timed out waiting for download"})
-    dagrun = run_dag(example_dags["qatech_post_etl"])
+    dagrun = qatech_run_dag(example_dags["qatech_post_etl"])
     states = task_states(dagrun)
     assert states["wait_for_qa"] == "failed"
     assert states["rerun_failed_once"] == "success" and states["publish"] == "success"
     assert states["report_qa_results"] == "success"
-    assert len(emulator.requests_to("rerun")) == 1
-    first, rerun = emulator.project.runs.values()
-    assert _qa_message(task_output()) == [
-        f"FAILED: QA.tech run {first.short_id} (wait_for_qa) COMPLETED/FAILED, 2 of 3 test cases passed: {first.url}",
+    first, rerun = qatech_emulator.runs
+    qatech_emulator.assert_started(1)
+    qatech_emulator.assert_rerun_once(first, failed_only=True)
+    assert _qa_message(task_log()) == [
+        f"FAILED: QA.tech run {first} (wait_for_qa) COMPLETED/FAILED, 2 of 3 test cases passed: "
+        f"{qatech_emulator.url(first)}",
         "  - Export report as CSV: Timed out waiting for download",
-        f"PASSED: QA.tech run {rerun.short_id} (rerun_failed_once) COMPLETED/PASSED, 1 of 1 test cases passed: "
-        f"{rerun.url}",
+        f"PASSED: QA.tech run {rerun} (rerun_failed_once) COMPLETED/PASSED, 1 of 1 test cases passed: "
+        f"{qatech_emulator.url(rerun)}",
     ]
 
 
+@pytest.mark.qatech(MIXED, times=2)  # the run and its rerun both fail
 def test_post_etl_does_not_publish_a_broken_app_and_says_why(
-    example_dags: dict[str, Any], emulator: QATechEmulator, task_output: Callable[[], str]
+    example_dags: dict[str, Any], qatech_emulator: QATechMock, qatech_run_dag: RunDag, task_log: Callable[[], str]
 ) -> None:
     """Issue 22's acceptance run: the message a downstream all_done task templates names both failures."""
-    emulator.script_outcome(MIXED, times=2)
-    dagrun = run_dag(example_dags["qatech_post_etl"])
+    dagrun = qatech_run_dag(example_dags["qatech_post_etl"])
     states = task_states(dagrun)
     assert states["rerun_failed_once"] == "failed" and states["publish"] == "upstream_failed"
     assert states["report_qa_results"] == "success"
-    first, rerun = emulator.project.runs.values()
-    message = _qa_message(task_output())
+    first, rerun = qatech_emulator.runs
+    message = _qa_message(task_log())
     assert message[0] == (
-        f"FAILED: QA.tech run {first.short_id} (wait_for_qa) COMPLETED/FAILED, 3 of 7 test cases passed: {first.url}"
+        f"FAILED: QA.tech run {first} (wait_for_qa) COMPLETED/FAILED, 3 of 7 test cases passed: "
+        f"{qatech_emulator.url(first)}"
     )
     assert message[1:5] == [f"  - {name}: {title}" for name, title in [*FAILURES.items(), *ERRORED.items(),
                                                                         *SKIPPED.items()]]  # fmt: skip
-    assert message[5].startswith(f"FAILED: QA.tech run {rerun.short_id} (rerun_failed_once)")
-    assert TOKEN not in "\n".join(message)
+    assert message[5].startswith(f"FAILED: QA.tech run {rerun} (rerun_failed_once)")
+    assert qatech_emulator.token not in "\n".join(message)
 
 
-def test_ci_triggered_sends_git_context(example_dags: dict[str, Any], emulator: QATechEmulator) -> None:
+def test_ci_triggered_sends_git_context(qatech_emulator: QATechMock, qatech_run_dag: RunDag,
+                                        example_dags: dict[str, Any]) -> None:  # fmt: skip
     conf = {"branch": "feature/totals", "commit_hash": "9fceb02", "commit_message": "Fix the totals",
             "repository": "acme/dashboards", "actor": "octocat", "preview_url": "https://pr-9.example.app"}  # fmt: skip
-    dagrun = run_dag(example_dags["qatech_ci_triggered"], run_conf=conf)
+    dagrun = qatech_run_dag(example_dags["qatech_ci_triggered"], conf=conf)
     assert task_states(dagrun) == {"qa_for_commit": "success"}
-    body = emulator.requests_to("start_run")[0].body
-    assert body == {
+    qatech_emulator.assert_started(1)
+    assert qatech_emulator.starts[0].body == {
         "trigger": "GITHUB", "actor": "octocat", "branch": "feature/totals", "commitHash": "9fceb02",
         "commitMessage": "Fix the totals", "repository": "acme/dashboards",
         "applications": [{"applicationShortId": "app_gXeBl2",
@@ -138,7 +161,11 @@ def test_ci_triggered_sends_git_context(example_dags: dict[str, Any], emulator: 
     }  # fmt: skip
 
 
-def test_airflow_dags_test_command_runs_the_post_etl_example(emulator: QATechEmulator) -> None:
+def test_airflow_dags_test_command_runs_the_post_etl_example(
+    qatech_emulator: QATechMock, qatech_airflow_connection: Callable[..., str]
+) -> None:
+    # The connection fixture sets AIRFLOW_CONN_QATECH_DEFAULT, which the `airflow` command inherits; the
+    # plugin's shortened pauses do not reach another process: the examples read their poll interval here.
     env = {**os.environ, "AIRFLOW__CORE__DAGS_FOLDER": str(EXAMPLES), "QATECH_EXAMPLE_POLL_INTERVAL": "0.05"}
     airflow = Path(sys.executable).with_name("airflow")
     args = [str(airflow), "dags", "test", "qatech_post_etl"]
@@ -146,10 +173,11 @@ def test_airflow_dags_test_command_runs_the_post_etl_example(emulator: QATechEmu
         args.append("2026-01-02")
     result = run(args, env=env, timeout=600)
     output = result.stdout + result.stderr
-    assert result.returncode == 0, output.replace(TOKEN, "***")[-3000:]
-    (short_id,) = emulator.project.runs
+    token = qatech_emulator.token
+    assert result.returncode == 0, output.replace(token, "***")[-3000:]
+    (short_id,) = qatech_emulator.runs
     assert f"Publishing: QA.tech run {short_id} passed" in output
-    leaks = [line for line in output.splitlines() if TOKEN in line]
+    leaks = [line for line in output.splitlines() if token in line]
     if AIRFLOW_VERSION_INFO[:2] == (3, 0):
         # Airflow 3.0's `dags test` prints every connection password it masks in a DEBUG line of its own
         # (fixed in 3.1; the README warns): any other line with the token is ours.

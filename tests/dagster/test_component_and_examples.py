@@ -1,4 +1,4 @@
-"""The YAML component and the Dagster examples."""
+"""The YAML component: loading, validation, the `dg` and `dagster` commands (runs: test_examples.py)."""
 
 from __future__ import annotations
 
@@ -51,19 +51,6 @@ def test_component_loads_from_yaml_and_builds_the_same_check(project_env: QATech
     assert TOKEN not in repr(resource)
     # the YAML names the variable: the resource holds an EnvVar, so Dagster's UI never shows the value
     assert isinstance(resource.api_token, dg.EnvVar) and resource.api_token == "QATECH_API_TOKEN"
-
-
-def test_component_project_materializes_with_blocking_check(project_env: QATechEmulator) -> None:
-    defs = _project_defs()
-    project_env.script_outcome("FAILED", times=2)  # the first run and its one rerun both fail
-    job = defs.resolve_implicit_global_asset_job_def()
-    result = job.execute_in_process(raise_on_error=False)
-    materialized = {m.asset_key.to_user_string() for m in result.get_asset_materialization_events()}
-    assert materialized == {"dashboard_data"}
-    (evaluation,) = result.get_asset_check_evaluations()
-    assert not evaluation.passed
-    assert project_env.requests_to("start_run")[0].body["applications"][0]["applicationShortId"] == "app_gXeBl2"
-    assert len(project_env.requests_to("rerun")) == 1  # rerun_failed_once: true in the YAML
 
 
 def _test_context() -> Any:
@@ -150,19 +137,6 @@ def test_component_rejects_a_bad_severity() -> None:
         )
 
 
-def test_the_example_checks_retry_their_step_and_the_component_builds_the_policy(project_env: QATechEmulator) -> None:
-    (checks_def,) = [c for c in _project_defs().asset_checks or [] if "qatech_e2e" in str(c.check_keys)]
-    policy = checks_def.node_def.retry_policy
-    assert policy == dg.RetryPolicy(max_retries=2, delay=60, backoff=dg.Backoff.EXPONENTIAL)
-    python_example = _load_python_example()
-    assert python_example.dashboard_e2e.node_def.retry_policy == policy
-    assert python_example.qatech_nightly_regression.op_retry_policy == policy
-    none = QATechAssetChecksComponent.resolve_from_yaml("api_token_env_var: T\nchecks:\n  - asset: a\n")
-    assert none.checks[0].retry_policy is None  # no retries unless asked for
-    with pytest.raises(Exception, match=r"checks\[a\]\.retries, retry_delay: must be 0 or more \(got -1, 60"):
-        QATechAssetChecksComponent.resolve_from_yaml("api_token_env_var: T\nchecks:\n  - asset: a\n    retries: -1\n")
-
-
 def _run_cli(args: list[str], env: dict[str, str], cwd: Path) -> str:
     result = run(args, env=env, cwd=cwd, timeout=300)
     output = result.stdout + result.stderr
@@ -203,34 +177,6 @@ def test_dagster_definitions_validate_passes_on_the_python_example(project_env: 
         [str(dagster), "definitions", "validate", "-f", "example_dags/dagster_defs.py"], dict(os.environ), ROOT
     )
     assert "Validation successful" in output
-
-
-def _load_python_example() -> Any:
-    import importlib.util
-
-    spec = importlib.util.spec_from_file_location(
-        "qatech_dagster_defs_example", ROOT / "example_dags" / "dagster_defs.py"
-    )
-    assert spec and spec.loader
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-def test_python_example_assets_and_job(project_env: QATechEmulator) -> None:
-    module = _load_python_example()
-    defs = module.defs
-    result = defs.resolve_implicit_global_asset_job_def().execute_in_process()
-    assert {m.asset_key.to_user_string() for m in result.get_asset_materialization_events()} == {
-        "dashboard_data", "published_dashboard"}  # fmt: skip
-    (evaluation,) = result.get_asset_check_evaluations()
-    assert evaluation.passed
-    assert defs.resolve_schedule_def("qatech_nightly_regression_schedule").cron_schedule == "0 3 * * *"
-    job_result = defs.resolve_job_def("qatech_nightly_regression").execute_in_process(
-        run_config=module.NIGHTLY_RUN_CONFIG
-    )
-    assert job_result.success
-    assert project_env.requests_to("start_run")[-1].body == {"testPlanShortId": "pln_nightly-regression_k2P9"}
 
 
 def test_dg_scaffold_writes_a_template_that_loads_beside_another_instance(
