@@ -179,6 +179,17 @@ def _add_global_options(parser: argparse.ArgumentParser) -> None:
         help=f"proj_... (needed with organization API keys; env {PROJECT_SHORT_ID_ENV})",
     )
     parser.add_argument(
+        "--proxy",
+        default=argparse.SUPPRESS,
+        help="HTTP proxy for every request, e.g. http://proxy.example.com:3128 (default: HTTPS_PROXY, HTTP_PROXY, "
+        "NO_PROXY)",
+    )
+    parser.add_argument(
+        "--ca-bundle",
+        default=argparse.SUPPRESS,
+        help="PEM file of the CAs to trust (env QATECH_CA_BUNDLE, REQUESTS_CA_BUNDLE, SSL_CERT_FILE; default certifi)",
+    )
+    parser.add_argument(
         "--json", action="store_true", default=argparse.SUPPRESS, help="print one JSON object instead of text"
     )
     parser.add_argument(
@@ -205,6 +216,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.set_defaults(
         base_url=os.environ.get(BASE_URL_ENV) or DEFAULT_BASE_URL,
         project_short_id=os.environ.get(PROJECT_SHORT_ID_ENV) or None,
+        proxy="",
+        ca_bundle="",
         json=False,
         verbose=False,
     )
@@ -312,7 +325,13 @@ def _run(args: argparse.Namespace, out: _Printer) -> int:
     files = ReportFiles(args)
     files.check()
     try:
-        client = QATechClient(token, base_url=args.base_url, project_short_id=args.project_short_id)
+        client = QATechClient(
+            token,
+            base_url=args.base_url,
+            project_short_id=args.project_short_id,
+            proxy=args.proxy,
+            ca_bundle=args.ca_bundle,
+        )
     except QATechValidationError as exc:
         raise _named_as_given(exc, args) from None
     if args.command == "start":
@@ -335,11 +354,15 @@ def _run(args: argparse.Namespace, out: _Printer) -> int:
 
 
 def _named_as_given(exc: QATechValidationError, args: argparse.Namespace) -> QATechValidationError:
-    """A bad base URL or project short ID, named as the user gave it: the flag, or the environment variable."""
+    """A bad base URL, project short ID, proxy or CA bundle, named as the user gave it: the flag, or the
+    environment variable."""
     sources = {
         "base_url": ("--base-url", BASE_URL_ENV),
         "project_short_id": ("--project-short-id", PROJECT_SHORT_ID_ENV),
     }
+    if exc.field in ("proxy", "ca_bundle") and getattr(args, exc.field):  # given as a flag, not from the environment
+        flag = f"--{exc.field.replace('_', '-')}"
+        return QATechValidationError(exc.message.removeprefix(f"{exc.field}: "), field=flag)
     if exc.field not in sources:
         return exc
     flag, env = sources[exc.field]

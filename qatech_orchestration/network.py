@@ -60,7 +60,9 @@ def route(base_url: str, *, proxy: str = "", ca_bundle: str = "") -> Route:
     """The route to ``base_url`` for the ``proxy`` and ``ca_bundle`` settings (empty: the environment's)."""
     chosen = proxy.strip() or _proxy_from_environment(base_url)
     if chosen:
-        _split_credentials(chosen)  # checked now: a bad proxy URL fails before anything is sent
+        # Checked now: a bad proxy URL fails before anything is sent, naming where it came from.
+        where = "proxy" if proxy.strip() else f"{urlsplit(base_url).scheme.upper()}_PROXY (or ALL_PROXY)"
+        _split_credentials(chosen, where)
     return Route(chosen or None, ca_file(ca_bundle))
 
 
@@ -94,14 +96,14 @@ def _proxy_from_environment(base_url: str) -> str:
     return proxies.get(parts.scheme) or proxies.get("all") or ""
 
 
-def _split_credentials(proxy: str) -> tuple[str, str | None]:
+def _split_credentials(proxy: str, where: str = "proxy") -> tuple[str, str | None]:
     parts = urlsplit(proxy if "://" in proxy else f"http://{proxy}")
     try:
         parts.port  # noqa: B018 (parsed lazily: a bad port raises here)
     except ValueError:
-        raise fail("proxy", "expected a proxy URL such as http://proxy.example.com:3128") from None
+        raise fail(where, "expected a proxy URL such as http://proxy.example.com:3128") from None
     if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise fail("proxy", "expected a proxy URL such as http://proxy.example.com:3128")
+        raise fail(where, "expected a proxy URL such as http://proxy.example.com:3128")
     netloc = parts.hostname if ":" not in parts.hostname else f"[{parts.hostname}]"
     if parts.port:
         netloc += f":{parts.port}"

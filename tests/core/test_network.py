@@ -127,3 +127,59 @@ def test_a_missing_ca_bundle_from_the_environment_names_the_variable(monkeypatch
     monkeypatch.setenv("REQUESTS_CA_BUNDLE", "/nonexistent/corp.pem")
     with pytest.raises(QATechValidationError, match="REQUESTS_CA_BUNDLE: no CA bundle file"):
         QATechClient(TOKEN)
+
+
+def test_the_command_line_takes_the_proxy_and_the_ca_bundle_as_flags(
+    tls_emulator: QATechEmulator, proxy: ForwardProxy, ca_pem: str, monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:  # fmt: skip
+    from qatech_orchestration.cli import EXIT_OK, main
+
+    monkeypatch.setenv("QATECH_API_TOKEN", TOKEN)
+    argv = ["--base-url", tls_emulator.base_url, "start", "--wait", "--poll-interval", "0.01",
+            "--proxy", proxy.url, "--ca-bundle", ca_pem]  # fmt: skip
+    assert main(argv) == EXIT_OK, capsys.readouterr()
+    assert len(_tunnels(proxy, tls_emulator)) >= 1 and all(s.method == "CONNECT" for s in proxy.seen)
+    assert len(tls_emulator.requests_to("start_run")) == 1 and tls_emulator.requests_to("get_run")
+    assert not [s for s in proxy.seen if TOKEN in str(s.headers)]
+
+
+@pytest.mark.parametrize(
+    ("flags", "says"),
+    [
+        (["--ca-bundle", "/nonexistent/ca.pem"], "--ca-bundle: no CA bundle file at '/nonexistent/ca.pem'"),
+        (["--proxy", "ftp://proxy:21"], "--proxy: expected a proxy URL such as http://proxy.example.com:3128"),
+    ],
+)
+def test_the_command_line_refuses_bad_network_flags_with_exit_2_naming_the_flag(
+    flags: list[str], says: str, emulator: QATechEmulator, monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:  # fmt: skip
+    from qatech_orchestration.cli import EXIT_USAGE, main
+
+    monkeypatch.setenv("QATECH_API_TOKEN", TOKEN)
+    assert main(["--base-url", emulator.base_url, "start", *flags]) == EXIT_USAGE
+    err = capsys.readouterr().err
+    assert says in err and len(err.strip().splitlines()) == 1, err
+    assert emulator.requests == []
+
+
+def test_the_command_line_names_the_ca_bundle_flag_when_the_certificate_is_not_trusted(
+    tls_emulator: QATechEmulator, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from qatech_orchestration.cli import EXIT_API, main
+
+    monkeypatch.setenv("QATECH_API_TOKEN", TOKEN)
+    assert main(["--base-url", tls_emulator.base_url, "start"]) == EXIT_API  # certifi does not trust our CA
+    err = capsys.readouterr().err
+    assert "--ca-bundle" in err and "certificate" in err.lower(), err
+    assert tls_emulator.requests == []
+
+
+def test_a_bad_proxy_from_the_environment_names_the_variable(
+    emulator: QATechEmulator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("HTTP_PROXY", "ftp://proxy:21")
+    with pytest.raises(QATechValidationError, match=r"HTTP_PROXY \(or ALL_PROXY\): expected a proxy URL"):
+        QATechClient(TOKEN, base_url=emulator.base_url)
+    assert emulator.requests == []
