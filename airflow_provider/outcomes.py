@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 from airflow_provider.version_compat import AirflowException, AirflowFailException, Context
 from qatech_orchestration.errors import QATechError, QATechRunFailed, QATechWaitTimeout
 from qatech_orchestration.models import RunStatus, TestPlan
-from qatech_orchestration.report import MAX_LISTED, MAX_TEXT, RunReport, build_report
+from qatech_orchestration.report import MAX_LISTED, MAX_TEXT, RunReport, build_report, interrupted_report
 
 if TYPE_CHECKING:
     from qatech_orchestration.client import QATechClient
@@ -121,6 +121,28 @@ def finish(
         task_log.info(report.verdict)
 
 
+def interrupted(
+    context: Context,
+    error: QATechError,
+    *,
+    short_id: str,
+    run_url: str | None = None,
+    last: RunStatus | None = None,
+    task_log: TaskLog = log,
+    test_plan: TestPlan | None = None,
+) -> AirflowException:
+    """A wait that ended before the run did (its timeout, an error waiting cannot help): push a ``run_summary``
+    that says so (``ok`` false, ``timed_out``, ``message``: the error, the test cases of ``last``, the last
+    status read, if any), log it, and return the exception to raise (:func:`to_airflow_exception`), so that a
+    downstream ``all_done`` task can report a run that never came to a verdict too."""
+    report = interrupted_report(short_id, error, last=last, run_url=run_url, test_plan=test_plan)
+    context["ti"].xcom_push(key=XCOM_RUN_SUMMARY, value=report.summary(max_cases=MAX_LISTED, max_text=MAX_TEXT))
+    if last is not None:
+        for line in report.log_lines():
+            task_log.info(line)
+    return to_airflow_exception(error)
+
+
 def finish_from_event(
     context: Context,
     event: dict[str, Any] | None,
@@ -158,11 +180,19 @@ def finish_from_event(
             record=record,
         )
         return short_id
+    url = event.get("run_url") or None
+    error: QATechError
     if kind == "timeout":
-        raise AirflowException(
+        error = QATechWaitTimeout(
             event.get("message")
             or f"QA.tech run {short_id}{where} did not finish before the timeout (last status "
-            f"{event.get('last_status')}); the run goes on in QA.tech, which has no cancel endpoint"
+            f"{event.get('last_status')}); the run goes on in QA.tech, which has no cancel endpoint",
+            run_url=url,
         )
-    message = f"Waiting for QA.tech run {short_id}{where} failed: {event.get('message')}"
-    raise AirflowException(message) if event.get("retryable") else AirflowFailException(message)
+    else:
+        error = QATechError(
+            f"Waiting for QA.tech run {short_id}{where} failed: {event.get('message')}",
+            run_url=url,
+            retryable=bool(event.get("retryable")),
+        )
+    raise interrupted(context, error, short_id=short_id, run_url=url, task_log=task_log)

@@ -31,8 +31,11 @@ class ProgressLog:
         self._started = clock()
         self._last_state: str | None = None
         self._last_logged = self._started
+        #: the last status seen (what the report of a wait that ended before the run did lists)
+        self.last: RunStatus | None = None
 
     def __call__(self, status: RunStatus) -> None:
+        self.last = status
         now = self._clock()
         state = status.state_label
         if state != self._last_state:

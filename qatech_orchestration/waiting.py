@@ -98,6 +98,8 @@ class RunWait:
         self.started = clock()
         self.deadline = self.started + self.timeout
         self.last_state = "no status read yet"
+        #: the last status read (the test cases a report of a timed-out wait lists)
+        self.last_status: RunStatus | None = None
         self._warned_statuses: set[str] = set()
         self.outage_since: float | None = None
         self.failed_reads = 0
@@ -121,6 +123,7 @@ class RunWait:
                 f"without an answer ({self.failed_reads} failed read(s))"
             )
         self.outage_since, self.failed_reads, self._not_found_since = None, 0, None
+        self.last_status = status
         self.last_state = f"last status {status.state_label}"
         if not status.is_known and status.status not in self._warned_statuses:
             self._warned_statuses.add(status.status)

@@ -23,6 +23,7 @@ from airflow_provider.outcomes import (
     finish,
     finish_from_event,
     first_look,
+    interrupted,
     to_airflow_exception,
 )
 from airflow_provider.run_store import TaskRunStore
@@ -119,6 +120,7 @@ class _QATechRunOperator(QATechSignals, BaseOperator):
 
     def _wait(self, context: Context, client: QATechClient, run: StartedRun, known: RunStatus | None = None) -> None:
         short_id, url = run.short_id, run.url
+        progress = ProgressLog(self.log.info)
         try:
             if self.deferrable:
                 status = known or first_look(client, short_id, url, self.log)
@@ -128,10 +130,11 @@ class _QATechRunOperator(QATechSignals, BaseOperator):
             else:
                 status = client.wait_for_run(
                     short_id, poll_interval=self.poll_interval, timeout=self.timeout, run_url=url,
-                    on_poll=ProgressLog(self.log.info), log=self.log,
+                    on_poll=progress, log=self.log,
                 )  # fmt: skip
         except QATechError as exc:
-            raise to_airflow_exception(exc) from None
+            raise interrupted(context, exc, short_id=short_id, run_url=url, last=progress.last or known,
+                              task_log=self.log, test_plan=run.test_plan) from None  # fmt: skip
         self._finish(context, status, url, run.test_plan)
 
     def _read_all(self, short_id: str) -> RunStatus:

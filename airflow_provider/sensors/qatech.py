@@ -16,8 +16,8 @@ from airflow_provider.outcomes import (
     finish,
     finish_from_event,
     first_look,
+    interrupted,
     rendered_optional,
-    to_airflow_exception,
 )
 from airflow_provider.signals import QATechSignals
 from airflow_provider.version_compat import AirflowSensorTimeout, BaseSensorOperator, Context, default_deferrable
@@ -110,7 +110,8 @@ class QATechRunSensor(QATechSignals, BaseSensorOperator):
             try:
                 wait.failed(exc)  # QA.tech not answering: poke again; what waiting cannot help raises
             except QATechError as final:
-                raise to_airflow_exception(final) from None
+                raise interrupted(context, final, short_id=wait.short_id, run_url=self._url, last=wait.last_status,
+                                  task_log=self.log) from None  # fmt: skip
             return False
         status = wait.with_url(status)
         wait.answered(status)
@@ -128,8 +129,14 @@ class QATechRunSensor(QATechSignals, BaseSensorOperator):
             try:
                 return super().execute(context)
             except AirflowSensorTimeout as exc:
-                if "_wait" in self.__dict__ and self._wait.outage_since is not None:
-                    raise AirflowSensorTimeout(str(self._wait.timed_out())) from exc  # say QA.tech was down
+                if "_wait" not in self.__dict__:
+                    raise
+                wait = self._wait
+                timeout = wait.timed_out()
+                interrupted(context, timeout, short_id=wait.short_id, run_url=self._url, last=wait.last_status,
+                            task_log=self.log)  # fmt: skip
+                if wait.outage_since is not None:
+                    raise AirflowSensorTimeout(str(timeout)) from exc  # say QA.tech was down
                 raise
         fail_unless_deferrable_here()
         short_id = check_rendered_run_short_id(self.run_short_id)
@@ -137,7 +144,7 @@ class QATechRunSensor(QATechSignals, BaseSensorOperator):
         try:  # checked once before deferring: it may already be over
             status = first_look(self.hook.client, short_id, self._url, self.log)
         except QATechError as exc:
-            raise to_airflow_exception(exc) from None
+            raise interrupted(context, exc, short_id=short_id, run_url=self._url, task_log=self.log) from None
         if status is not None and status.is_terminal:
             finish(
                 context, status, fail_on_skipped=self.fail_on_skipped, task_log=self.log, record=self._record_verdict

@@ -121,3 +121,55 @@ def test_a_passed_run_pushes_its_summary_too(emulator: QATechEmulator, task_outp
     assert state == "success" and summary["ok"] is True and summary["failing_test_cases"] == []
     assert summary["test_cases_passed"] == summary["test_cases_total"] == 3
     assert "3 test case(s): 3 passed." in task_output()
+
+
+@pytest.mark.parametrize("deferrable", [False, True])
+def test_a_wait_that_times_out_pushes_a_summary_that_says_so(
+    deferrable: bool, emulator: QATechEmulator, task_output: Callable[[], str]
+) -> None:
+    """A downstream all_done task can report a run that never came to a verdict: timed_out, the URL, why."""
+    emulator.script_outcome("NEVER")
+    state, xcom = _run(
+        lambda: QATechStartRunOperator(task_id="qa", wait_for_completion=True, poll_interval=0.05, timeout=1,
+                                       deferrable=deferrable),
+        "qa",
+    )  # fmt: skip
+    (run,) = emulator.project.runs.values()
+    summary = xcom["run_summary"]
+    assert state == "failed" and summary["ok"] is False and summary["timed_out"] is True
+    assert summary["run_short_id"] == run.short_id and summary["run_url"] == run.url
+    assert "did not finish" in summary["message"] and "goes on in QA.tech" in summary["message"]
+    if not deferrable:  # the worker read the run: the summary has its last status (the trigger's event has not)
+        assert summary["status"] == "RUNNING" and summary["test_cases_total"] == 3
+        assert f"QA.tech run {run.short_id} RUNNING: 3 test case(s)" in task_output()
+    assert len(emulator.requests_to("start_run")) == 1
+
+
+def test_a_poking_sensor_that_times_out_pushes_a_summary_with_the_last_status(emulator: QATechEmulator) -> None:
+    emulator.script_outcome("NEVER")
+    run = QATechClient(TOKEN, base_url=emulator.base_url).start_run()
+    state, xcom = _run(
+        lambda: QATechRunSensor(task_id="sense", run_short_id=run.short_id, poke_interval=0.05, timeout=1,
+                                mode="poke", deferrable=False),
+        "sense",
+    )  # fmt: skip
+    summary = xcom["run_summary"]
+    assert state == "failed" and summary["timed_out"] is True and summary["ok"] is False
+    assert summary["status"] == "RUNNING" and summary["run_short_id"] == run.short_id
+    assert "did not finish within 1 s (last status RUNNING)" in summary["message"]
+
+
+@pytest.mark.parametrize("deferrable", [False, True])
+def test_a_wait_ended_by_an_error_pushes_a_summary_with_the_error(deferrable: bool, emulator: QATechEmulator) -> None:
+    emulator.project.polls_to_finish = 5
+    emulator.inject_fault("get_run", status=403, message="API key revoked", times=10)
+    state, xcom = _run(
+        lambda: QATechStartRunOperator(task_id="qa", wait_for_completion=True, poll_interval=0.05,
+                                       deferrable=deferrable),
+        "qa",
+    )  # fmt: skip
+    summary = xcom["run_summary"]
+    assert state == "failed" and summary["ok"] is False and summary["timed_out"] is False
+    assert "API key revoked" in summary["message"] and summary["run_url"]
+    assert TOKEN not in repr(summary)
+    assert len(emulator.requests_to("start_run")) == 1
