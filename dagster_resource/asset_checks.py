@@ -27,7 +27,7 @@ from qatech_orchestration.errors import QATechError, QATechWaitTimeout
 from qatech_orchestration.models import StartedRun
 from qatech_orchestration.outcome import judge_run
 from qatech_orchestration.progress import ProgressLog
-from qatech_orchestration.report import build_report
+from qatech_orchestration.report import build_report, interrupted_report
 from qatech_orchestration.request_builder import build_start_run_body
 from qatech_orchestration.request_model import StartRunFields
 
@@ -117,6 +117,7 @@ def build_qatech_asset_check(
             )
 
         run: StartedRun | None = None
+        progress = ProgressLog(context.log.info)  # its last status: what a timed-out check's table lists
         try:
             resumed = resume_or_start(
                 client,
@@ -131,7 +132,7 @@ def build_qatech_asset_check(
             if status is None or not status.is_terminal:
                 status = client.wait_for_run(
                     run.short_id, poll_interval=poll_interval, timeout=timeout, run_url=run.url,
-                    on_poll=ProgressLog(context.log.info), log=context.log,
+                    on_poll=progress, log=context.log,
                 )  # fmt: skip
             first = status
             if rerun_failed_once and not judge_run(status, fail_on_skipped=fail_on_skipped).ok:
@@ -140,16 +141,17 @@ def build_qatech_asset_check(
                 record(run)
                 status = client.wait_for_run(
                     run.short_id, poll_interval=poll_interval, timeout=timeout, run_url=run.url,
-                    on_poll=ProgressLog(context.log.info), log=context.log,
+                    on_poll=progress, log=context.log,
                 )  # fmt: skip
         except QATechWaitTimeout as exc:
             # The app is not known to work: a failed check (with the run to look at), not a crashed step.
-            return AssetCheckResult(
-                passed=False,
-                severity=severity,
-                description=str(exc),
-                metadata={**(started_run_metadata(run) if run else {}), "status": "TIMED_OUT"},
-            )
+            metadata = started_run_metadata(run) if run else {}
+            if run is not None:  # the table and summary of the last status read, and the timeout as the verdict
+                last = progress.last if progress.last and progress.last.short_id == run.short_id else None
+                report = interrupted_report(run.short_id, exc, last=last, run_url=run.url, test_plan=run.test_plan)
+                metadata.update(report_metadata(report))
+            metadata["status"] = "TIMED_OUT"
+            return AssetCheckResult(passed=False, severity=severity, description=str(exc), metadata=metadata)
         except QATechError as exc:
             raise failure_from_error(exc, run.url if run else None) from None
         outcome = judge_run(status, fail_on_skipped=fail_on_skipped)

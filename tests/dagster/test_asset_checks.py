@@ -148,6 +148,11 @@ def test_wait_timeout_fails_the_check_with_the_run_url(
     assert not evaluation.passed and "goes on" in evaluation.description
     assert evaluation.metadata["run_url"] == dg.MetadataValue.url(run.url)
     assert "published_dashboard" not in materialized
+    # the table of the last status read (the run's 3 test cases, still running) and a summary that says why
+    assert evaluation.metadata["status"] == dg.MetadataValue.text("TIMED_OUT")
+    table = evaluation.metadata["test_cases"]
+    assert isinstance(table, dg.TableMetadataValue) and len(table.records) == 3 and table.schema is not None
+    assert "did not finish before the wait's timeout" in evaluation.metadata["summary"].value
 
 
 @pytest.mark.parametrize("status", [401, 402, 500])
