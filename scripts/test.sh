@@ -24,7 +24,7 @@ cd "$ROOT"
 #  name          venv                 Python  constraints ("-": none)       extras ("-": core)  selection      more requirements ("-": none)  uv pip install options
 LEGS=(
   "newest        .venv                3.13    requirements/latest.txt       airflow,dagster     all            requirements/system.txt"
-  "oldest        .venv-oldest         3.10    requirements/oldest.txt       airflow,dagster     all            -"
+  "oldest        .venv-oldest         3.10    requirements/oldest.txt       airflow,dagster     all            requirements/lineage.txt"
   "airflow-3.2   .venv-airflow-3.2    3.12    requirements/airflow-3.2.txt  airflow,dagster     smoke+dagster  -"
   "airflow-3.1   .venv-airflow-3.1    3.11    requirements/airflow-3.1.txt  airflow             smoke          -"
   "airflow-3.0   .venv-airflow-3.0    3.12    requirements/airflow-3.0.txt  airflow             smoke          -"

@@ -6,8 +6,8 @@ event is read back from the file and validated against the OpenLineage JSON sche
 openlineage``: the spec's ``OpenLineage.json`` and facet schemas, and this package's ``QATechRunFacet.json``):
 the event as a ``RunEvent``, and each facet against the schema its ``_schemaURL`` names.
 
-Runs where the provider is installed (the newest leg); where it is not, importing the operators must not
-import any of it (tests/airflow/test_provider.py measures that on every leg).
+Runs where the provider is installed (the newest and oldest legs: Airflow 3.3 and 2.11); where it is not,
+importing the operators must not import any of it (tests/airflow/test_provider.py measures that on every leg).
 """
 
 from __future__ import annotations
