@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import signal
 import threading
 from collections.abc import Iterator
@@ -19,6 +20,12 @@ pytest.register_assert_rewrite(*pytest_plugins[:3])  # imported below, before py
 
 from tests.deadlines import SCALE  # noqa: E402
 from tests.token_guard import TOKEN  # noqa: E402
+
+#: For tests of the async client (the triggerer's): aiohttp comes with the airflow extra, and the core legs of
+#: ./scripts/test.sh run without it (their sync halves still run there).
+needs_aiohttp = pytest.mark.skipif(
+    importlib.util.find_spec("aiohttp") is None, reason="the async client needs aiohttp (the airflow extra)"
+)
 
 
 def _interrupt(signum: int, frame: FrameType | None) -> None:

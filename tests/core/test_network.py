@@ -10,15 +10,16 @@ from typing import Any
 import pytest
 
 from qatech_orchestration import QATechClient, QATechTLSError, QATechValidationError
-from qatech_orchestration.async_client import AsyncQATechClient
 from qatech_orchestration.emulator import QATechEmulator
-from tests.conftest import TOKEN
+from tests.conftest import TOKEN, needs_aiohttp
 from tests.forward_proxy import ForwardProxy
 
 pytestmark = pytest.mark.usefixtures("clean_network_env")
 
 
 def _async_wait(short_id: str, **options: Any) -> str:
+    from qatech_orchestration.async_client import AsyncQATechClient
+
     async def wait() -> str:
         async with AsyncQATechClient(TOKEN, **options) as client:
             return (await client.wait_for_run(short_id, poll_interval=0.01, timeout=10)).status
@@ -30,6 +31,7 @@ def _tunnels(proxy: ForwardProxy, emulator: QATechEmulator) -> list[str]:
     return [s.target for s in proxy.seen if s.method == "CONNECT" and s.target == f"127.0.0.1:{emulator.port}"]
 
 
+@needs_aiohttp
 def test_both_transports_tunnel_through_the_proxy_setting_and_trust_the_ca_bundle(
     tls_emulator: QATechEmulator, proxy: ForwardProxy, ca_pem: str
 ) -> None:
@@ -45,6 +47,7 @@ def test_both_transports_tunnel_through_the_proxy_setting_and_trust_the_ca_bundl
     assert not [s for s in proxy.seen if TOKEN in str(s.headers)]  # the token is for QA.tech, not the proxy
 
 
+@needs_aiohttp
 def test_both_transports_take_the_proxy_and_the_ca_from_the_environment(
     tls_emulator: QATechEmulator, proxy: ForwardProxy, ca_pem: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -58,6 +61,7 @@ def test_both_transports_take_the_proxy_and_the_ca_from_the_environment(
     assert len(_tunnels(proxy, tls_emulator)) > sync_tunnels
 
 
+@needs_aiohttp
 def test_plain_http_goes_through_the_proxy_in_absolute_form_and_no_proxy_bypasses_it(
     emulator: QATechEmulator, proxy: ForwardProxy, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -77,6 +81,7 @@ def test_plain_http_goes_through_the_proxy_in_absolute_form_and_no_proxy_bypasse
     assert len(proxy.seen) == before  # neither transport used it
 
 
+@needs_aiohttp
 def test_proxy_credentials_reach_the_proxy_from_both_transports_and_nowhere_else(
     tls_emulator: QATechEmulator, ca_pem: str
 ) -> None:
@@ -91,6 +96,7 @@ def test_proxy_credentials_reach_the_proxy_from_both_transports_and_nowhere_else
         assert not [s for s in proxy.seen if TOKEN in str(s.headers)]
 
 
+@needs_aiohttp
 def test_a_certificate_the_ca_bundle_does_not_sign_fails_at_once_naming_the_setting(
     tls_emulator: QATechEmulator,
 ) -> None:

@@ -10,12 +10,11 @@ from typing import Any
 import pytest
 
 from qatech_orchestration import QATechClient, QATechError, QATechWaitTimeout
-from qatech_orchestration.async_client import AsyncQATechClient
-from tests.conftest import TOKEN
+from tests.conftest import TOKEN, needs_aiohttp
 from tests.reliability.timeouts import ROWS, SETTINGS, WAIT_TIMEOUT, Row, holding_past, markdown_table
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "reliability.md"
-TRANSPORTS = ("sync", "async")
+TRANSPORTS = ("sync", pytest.param("async", marks=needs_aiohttp))
 
 
 def test_docs_show_exactly_this_table() -> None:
@@ -32,6 +31,8 @@ def _read(transport: str, base_url: str, **waiting: Any) -> None:
             else:
                 client.get_run("abc123")
         return
+
+    from qatech_orchestration.async_client import AsyncQATechClient
 
     async def read() -> None:
         async with AsyncQATechClient(TOKEN, base_url=base_url, **SETTINGS) as client:
