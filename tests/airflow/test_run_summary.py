@@ -157,6 +157,7 @@ def test_a_poking_sensor_that_times_out_pushes_a_summary_with_the_last_status(em
     assert state == "failed" and summary["timed_out"] is True and summary["ok"] is False
     assert summary["status"] == "RUNNING" and summary["run_short_id"] == run.short_id
     assert "did not finish within 1 s (last status RUNNING)" in summary["message"]
+    assert len(emulator.requests_to("start_run")) == 1  # the test's own start: a sensor starts nothing
 
 
 @pytest.mark.parametrize("deferrable", [False, True])
