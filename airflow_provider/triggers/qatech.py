@@ -7,11 +7,13 @@ import importlib
 import sys
 import time
 from collections.abc import AsyncIterator
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from airflow.triggers.base import BaseTrigger, TriggerEvent
 
 if TYPE_CHECKING:
+    from qatech_orchestration.async_client import AsyncQATechClient
     from qatech_orchestration.models import RunStatus
 
 #: Imported in a worker thread the first time: an import on the event loop would stall every trigger.
@@ -35,7 +37,9 @@ class QATechRunTrigger(BaseTrigger):
     triggerer (see :meth:`QATechHook.ashared_client`): no thread, no socket per wait. QA.tech not answering
     (refused, hung, 5xx, 429) is waited through until ``end_time``, backing off with ``asyncio.sleep``
     (:mod:`qatech_orchestration.waiting`); 401, 403 and a lasting 404 end the wait with an error event. Every
-    read and every pause is cut at ``end_time``, so the timeout event comes on time whatever the API does.
+    read and every pause is cut at ``end_time``, so the timeout event comes on time whatever the API does. A
+    trigger taken up after ``end_time`` (its triggerer was down or busy) reads the run once: a run that ended
+    meanwhile gives its terminal event, not a timeout.
 
     :param run_short_id: the run to wait for.
     :param conn_id: the ``qatech`` connection.
@@ -92,17 +96,18 @@ class QATechRunTrigger(BaseTrigger):
 
         remaining = self.end_time - time.time()
         try:
-            if remaining <= 0:
-                raise QATechWaitTimeout(f"QA.tech run {self.run_short_id}: the wait's deadline had passed")
             async with QATechHook(self.conn_id, project_short_id=self.project_short_id).ashared_client() as client:
-                status = await client.wait_for_run(
-                    self.run_short_id,
-                    poll_interval=self.poll_interval,
-                    timeout=remaining,
-                    run_url=self.run_url,
-                    on_poll=_StateLog(self.log, self.poll_interval),
-                    log=self.log,
-                )
+                if remaining <= 0:  # taken up late (a triggerer down, a busy one): the run may be over by now
+                    status = await self._last_look(client, -remaining)
+                else:
+                    status = await client.wait_for_run(
+                        self.run_short_id,
+                        poll_interval=self.poll_interval,
+                        timeout=remaining,
+                        run_url=self.run_url,
+                        on_poll=_StateLog(self.log, self.poll_interval),
+                        log=self.log,
+                    )
         except QATechWaitTimeout as exc:
             yield TriggerEvent({**base, "status": "timeout", "message": str(exc)})
             return
@@ -113,6 +118,27 @@ class QATechRunTrigger(BaseTrigger):
         event = status.to_event()
         event["url"] = status.url or self.run_url
         yield TriggerEvent({**base, "status": "terminal", "run": event})
+
+    async def _last_look(self, client: AsyncQATechClient, late: float) -> RunStatus:
+        """One status read for a wait whose deadline passed before it started: the terminal status, or the
+        timeout (what the read found, and that the run goes on)."""
+        from qatech_orchestration.errors import QATechError, QATechWaitTimeout
+
+        where = f"QA.tech run {self.run_short_id}" + (f" ({self.run_url})" if self.run_url else "")
+        try:
+            status = await client.get_run(self.run_short_id, test_cases="all")
+        except QATechError as exc:
+            found = f"its status could not be read: {exc}"
+        else:
+            if status.is_terminal:
+                return status if status.url or not self.run_url else replace(status, url=self.run_url)
+            found = f"last status {status.state_label}"
+        raise QATechWaitTimeout(
+            f"{where} did not finish before the wait's deadline, which had passed {late:.0f} s before the "
+            f"triggerer took the wait up ({found}); the run goes on in QA.tech, which has no cancel endpoint",
+            run_short_id=self.run_short_id,
+            run_url=self.run_url,
+        )
 
 
 class _StateLog:

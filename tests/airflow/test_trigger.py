@@ -63,6 +63,40 @@ def test_run_times_out_at_end_time(emulator: QATechEmulator) -> None:
     assert run.url in event["message"] or f"http://example/{run.short_id}" in event["message"]
 
 
+@pytest.mark.parametrize(("outcome", "result"), [("PASSED", "PASSED"), ("FAILED", "FAILED")])
+def test_a_trigger_taken_up_after_its_deadline_reads_the_run_once(
+    outcome: str, result: str, emulator: QATechEmulator
+) -> None:
+    """A triggerer down (or busy) past a wait's end: the run may have ended meanwhile; its verdict counts."""
+    emulator.script_outcome(outcome, seconds=0)  # over by the time the triggerer takes the wait up
+    run = QATechClient(TOKEN, base_url=emulator.base_url).start_run()
+    reads = len(emulator.project.requests_to("get_run"))
+    (event,) = asyncio.run(_events(_trigger(run.short_id, end_time=time.time() - 120)))
+    assert event["status"] == "terminal" and event["run"]["result"] == result
+    assert event["run"]["url"] == f"http://example/{run.short_id}"
+    assert len(emulator.project.requests_to("get_run")) == reads + 1
+    assert len(emulator.project.requests_to("start_run")) == 1
+
+
+def test_a_trigger_taken_up_after_its_deadline_times_out_saying_the_run_goes_on(emulator: QATechEmulator) -> None:
+    emulator.script_outcome("NEVER")
+    run = QATechClient(TOKEN, base_url=emulator.base_url).start_run()
+    (event,) = asyncio.run(_events(_trigger(run.short_id, end_time=time.time() - 120)))
+    assert event["status"] == "timeout"
+    message = event["message"]
+    assert f"QA.tech run {run.short_id} (http://example/{run.short_id}) did not finish" in message
+    assert "had passed 120 s before the triggerer took the wait up (last status RUNNING)" in message
+    assert "the run goes on in QA.tech" in message
+
+
+def test_a_late_trigger_whose_read_fails_still_times_out_naming_the_error(emulator: QATechEmulator) -> None:
+    emulator.inject_fault("get_run", status=503, message="gateway down", times=100)
+    (event,) = asyncio.run(_events(_trigger("abc123", end_time=time.time() - 5)))
+    assert event["status"] == "timeout"
+    assert "its status could not be read" in event["message"] and "gateway down" in event["message"]
+    assert "the run goes on in QA.tech" in event["message"]
+
+
 @pytest.mark.parametrize(("status", "retryable"), [(401, False), (404, False)])
 def test_api_errors_become_one_error_event(status: int, retryable: bool, emulator: QATechEmulator) -> None:
     emulator.inject_fault("get_run", status=status, message="nope", times=10)
