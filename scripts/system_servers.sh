@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The PostgreSQL and Redis servers the production-like system tests start (tests/system/servers.py, #18):
-# Debian's postgresql and redis-server packages, installed when missing (as root, with apt-get; about 10 s
+# Debian's postgresql and redis-server packages, installed when missing (as root, with apt-get; 5-10 s
 # for redis-server, a minute for both on a bare machine). Nothing is started here: each test run starts its
 # own throwaway servers on free loopback ports and stops them by PID.
 # QATECH_SKIP_SERVER_TESTS=1 skips those tests (pytest then says so in its summary) and installs nothing.

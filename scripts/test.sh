@@ -30,23 +30,27 @@ LEGS=(
   "airflow-3.0   .venv-airflow-3.0    3.12    requirements/airflow-3.0.txt  airflow             smoke          -"
   "core-3.11     .venv-core-3.11      3.11    -                             -                   core           -"
   "core-3.12     .venv-core-3.12      3.12    -                             -                   core           -"
+  # The [dagster] extra alone (no Airflow): the pytest plugin and the Dagster examples as a user of it gets them.
+  "dagster-only  .venv-dagster-only   3.12    -                             dagster             dagster-only   -"
   # The lowest versions pyproject.toml admits for every direct dependency (requests, urllib3, aiohttp, Airflow
   # 2.11.0, the test tools), with the [airflow] extra and no Dagster (#19); after_leg_floors below.
   "floors        .venv-floors         3.10    -                             airflow             floors         -    --resolution=lowest-direct"
 )
 # The Airflow tests that show a minor works: imports, provider and connection test, start, deferred wait,
-# sensor, example DAGs, `airflow dags test`.
+# sensor, example DAGs, `airflow dags test`, run summaries, assets and lineage, the pytest plugin's fixtures.
 SMOKE="tests/airflow/test_provider.py tests/airflow/test_connection_form.py tests/airflow/test_operators.py
-       tests/airflow/test_example_dags.py"
+       tests/airflow/test_example_dags.py tests/airflow/test_run_summary.py tests/airflow/test_signals.py
+       tests/plugin"
 declare -A SELECTIONS=(
   [all]="tests"
   [smoke]="$SMOKE"
   [smoke+dagster]="$SMOKE tests/dagster"
   # The core and the command line, without Airflow or Dagster installed (their tests skip themselves).
-  [core]="tests/core tests/hostile tests/reliability"
-  # The core, the command line and the triggerer on the declared floors.
+  [core]="tests/core tests/hostile tests/reliability tests/plugin"
+  [dagster-only]="tests/plugin tests/dagster/test_examples.py tests/core/test_extras.py"
+  # The core, the command line, the triggerer and the pytest plugin (the [airflow] extra alone) on the floors.
   [floors]="tests/core tests/hostile tests/reliability/test_fault_matrix.py tests/airflow/test_trigger.py
-            tests/airflow/test_missing_extra.py"
+            tests/airflow/test_missing_extra.py tests/plugin"
 )
 
 # The servers of the production-like system tests (PostgreSQL, Redis; #18), installed when missing.
@@ -180,19 +184,25 @@ run() {
 }
 
 started=$SECONDS
-# The linters run from the first selected venv that has the dev group (the newest leg's, unless narrowed).
-lint=""
+# ruff runs from the first selected venv that has the dev group (the newest leg's, unless narrowed); mypy
+# from the newest leg's only, the one venv with every package the code imports (OpenLineage included).
+lint="" typecheck=""
 for line in "${selected[@]}"; do
-  read -r _ dir _ <<<"$line"
-  if [ -x "$dir/bin/ruff" ]; then lint="$dir"; break; fi
+  read -r name dir _ <<<"$line"
+  if [ -z "$lint" ] && [ -x "$dir/bin/ruff" ]; then lint="$dir"; fi
+  if [ "$name" = newest ]; then typecheck="$dir"; fi
 done
 if [ -n "$lint" ]; then
-  echo "==> ruff and mypy ($lint)"
+  echo "==> ruff ($lint)"
   run "ruff check" "$lint/bin/ruff" check --output-format concise .
   run "ruff format --check" "$lint/bin/ruff" format --check --quiet .
-  run "mypy (python_version 3.10, pyproject.toml)" "$lint/bin/mypy"
 else
-  NARROWED+=("ruff and mypy (no leg with the dev group selected)")
+  NARROWED+=("ruff (no leg with the dev group selected)")
+fi
+if [ -n "$typecheck" ]; then
+  run "mypy (python_version 3.10, pyproject.toml)" "$typecheck/bin/mypy"
+else
+  NARROWED+=("mypy (runs with the newest leg)")
 fi
 
 xdist=()
