@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
@@ -130,12 +130,13 @@ def interrupted(
     last: RunStatus | None = None,
     task_log: TaskLog = log,
     test_plan: TestPlan | None = None,
+    counts: Mapping[str, int] | None = None,
 ) -> AirflowException:
     """A wait that ended before the run did (its timeout, an error waiting cannot help): push a ``run_summary``
     that says so (``ok`` false, ``timed_out``, ``message``: the error, the test cases of ``last``, the last
     status read, if any), log it, and return the exception to raise (:func:`to_airflow_exception`), so that a
     downstream ``all_done`` task can report a run that never came to a verdict too."""
-    report = interrupted_report(short_id, error, last=last, run_url=run_url, test_plan=test_plan)
+    report = interrupted_report(short_id, error, last=last, run_url=run_url, test_plan=test_plan, counts=counts)
     context["ti"].xcom_push(key=XCOM_RUN_SUMMARY, value=report.summary(max_cases=MAX_LISTED, max_text=MAX_TEXT))
     if last is not None:
         for line in report.log_lines():
@@ -182,6 +183,8 @@ def finish_from_event(
         return short_id
     url = event.get("run_url") or None
     error: QATechError
+    last_read = event.get("last")  # a timeout's last status read, in to_event form (older events have none)
+    last = RunStatus.from_dict(last_read) if last_read else None
     if kind == "timeout":
         error = QATechWaitTimeout(
             event.get("message")
@@ -195,4 +198,5 @@ def finish_from_event(
             run_url=url,
             retryable=bool(event.get("retryable")),
         )
-    raise interrupted(context, error, short_id=short_id, run_url=url, task_log=task_log)
+    raise interrupted(context, error, short_id=short_id, run_url=url, task_log=task_log, last=last,
+                      counts=last_read.get("counts") if last_read else None)  # fmt: skip

@@ -13,11 +13,11 @@ from pydantic import Field
 
 from dagster_resource.core_logs import core_logs_to
 from dagster_resource.metadata import report_metadata, run_status_metadata, started_run_metadata
-from qatech_orchestration.errors import QATechError, QATechRunFailed
+from qatech_orchestration.errors import QATechError, QATechRunFailed, QATechWaitTimeout
 from qatech_orchestration.models import RunStatus
 from qatech_orchestration.outcome import RunOutcome, raise_for_outcome
 from qatech_orchestration.progress import ProgressLog
-from qatech_orchestration.report import build_report
+from qatech_orchestration.report import build_report, interrupted_report
 from qatech_orchestration.request_model import RERUN, START_RUN
 
 KIND_TAGS = {"dagster/kind/qatech": ""}
@@ -62,9 +62,12 @@ class QATechRerunConfig(Config):
 def failure_from_error(exc: QATechError, run_url: str | None = None) -> Failure:
     """A Dagster ``Failure`` for a core error: its message, and the run's URL and state where known."""
     metadata: dict[str, Any] = {}
+    url = exc.run_url or run_url
     if isinstance(exc, QATechRunFailed):  # the verdict is made: the table and summary say why
         metadata = run_status_metadata(exc.status, outcome=RunOutcome(False, exc.message))
-    url = exc.run_url or run_url
+    elif isinstance(exc, QATechWaitTimeout) and exc.run_short_id:  # the test cases of the last status read
+        report = interrupted_report(exc.run_short_id, exc, last=exc.last_status, run_url=url)
+        metadata = {**report_metadata(report), "status": "TIMED_OUT"}
     if url:
         from dagster import MetadataValue
 

@@ -195,9 +195,21 @@ class QATechBadResponseError(QATechError):
 
 
 class QATechWaitTimeout(QATechError):
-    """The run did not reach a terminal status before the wait's deadline. The QA.tech run goes on."""
+    """The run did not reach a terminal status before the wait's deadline. The QA.tech run goes on.
+
+    Attributes:
+        last_status: the last :class:`~qatech_orchestration.models.RunStatus` the wait read, if any: the test
+            cases a report of the timed-out wait lists.
+    """
 
     default_retryable = True
+
+    def __init__(self, message: str, *, last_status: RunStatus | None = None, **kwargs: Any) -> None:
+        self.last_status = last_status
+        super().__init__(message, **kwargs)
+
+    def _init_kwargs(self) -> dict[str, Any]:
+        return {**super()._init_kwargs(), "last_status": self.last_status}
 
 
 class QATechRunFailed(QATechError):

@@ -303,12 +303,14 @@ def interrupted_report(
     last: RunStatus | None = None,
     run_url: str | None = None,
     test_plan: TestPlan | None = None,
+    counts: Mapping[str, int] | None = None,
 ) -> RunReport:
     """The report of a wait that ended before the run did: its deadline passed (``QATechWaitTimeout``) or
     QA.tech answered with an error waiting cannot help. The test cases are those of the last status read
-    (``last``), if any; the verdict is the error's message."""
+    (``last``), if any (``counts`` as in :func:`build_report`, when it lists only some); the verdict is the
+    error's message."""
     base = last or RunStatus(id="", short_id=run_short_id, status="", result=None, url=run_url)
-    report = build_report(base, test_plan=test_plan, outcome=RunOutcome(False, str(error)))
+    report = build_report(base, test_plan=test_plan, outcome=RunOutcome(False, str(error)), counts=counts)
     return replace(
         report,
         run_url=report.run_url or run_url or error.run_url,

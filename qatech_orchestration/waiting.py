@@ -207,4 +207,5 @@ class RunWait:
             "QA.tech, which has no cancel endpoint",
             run_short_id=self.short_id,
             run_url=self.run_url,
+            last_status=self.last_status,
         )

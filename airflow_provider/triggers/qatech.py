@@ -108,8 +108,9 @@ class QATechRunTrigger(BaseTrigger):
                         on_poll=_StateLog(self.log, self.poll_interval),
                         log=self.log,
                     )
-        except QATechWaitTimeout as exc:
-            yield TriggerEvent({**base, "status": "timeout", "message": str(exc)})
+        except QATechWaitTimeout as exc:  # with the last status read: the task's run_summary lists its test cases
+            last = exc.last_status.to_event() if exc.last_status is not None else None
+            yield TriggerEvent({**base, "status": "timeout", "message": str(exc), "last": last})
             return
         except QATechError as exc:
             yield TriggerEvent({**base, "status": "error", "message": str(exc), "retryable": exc.retryable,
@@ -125,6 +126,7 @@ class QATechRunTrigger(BaseTrigger):
         from qatech_orchestration.errors import QATechError, QATechWaitTimeout
 
         where = f"QA.tech run {self.run_short_id}" + (f" ({self.run_url})" if self.run_url else "")
+        status: RunStatus | None = None
         try:
             status = await client.get_run(self.run_short_id, test_cases="all")
         except QATechError as exc:
@@ -138,6 +140,7 @@ class QATechRunTrigger(BaseTrigger):
             f"triggerer took the wait up ({found}); the run goes on in QA.tech, which has no cancel endpoint",
             run_short_id=self.run_short_id,
             run_url=self.run_url,
+            last_status=status,
         )
 
 

@@ -139,9 +139,9 @@ def test_a_wait_that_times_out_pushes_a_summary_that_says_so(
     assert state == "failed" and summary["ok"] is False and summary["timed_out"] is True
     assert summary["run_short_id"] == run.short_id and summary["run_url"] == run.url
     assert "did not finish" in summary["message"] and "goes on in QA.tech" in summary["message"]
-    if not deferrable:  # the worker read the run: the summary has its last status (the trigger's event has not)
-        assert summary["status"] == "RUNNING" and summary["test_cases_total"] == 3
-        assert f"QA.tech run {run.short_id} RUNNING: 3 test case(s)" in task_output()
+    # The last status read (by the worker, or by the trigger, whose event carries it) gives the test cases.
+    assert summary["status"] == "RUNNING" and summary["test_cases_total"] == 3
+    assert f"QA.tech run {run.short_id} RUNNING: 3 test case(s)" in task_output()
     assert len(emulator.requests_to("start_run")) == 1
 
 
@@ -157,6 +157,21 @@ def test_a_poking_sensor_that_times_out_pushes_a_summary_with_the_last_status(em
     assert state == "failed" and summary["timed_out"] is True and summary["ok"] is False
     assert summary["status"] == "RUNNING" and summary["run_short_id"] == run.short_id
     assert "did not finish within 1 s (last status RUNNING)" in summary["message"]
+    assert len(emulator.requests_to("start_run")) == 1  # the test's own start: a sensor starts nothing
+
+
+def test_a_deferred_sensor_that_times_out_pushes_a_summary_with_the_last_status(emulator: QATechEmulator) -> None:
+    emulator.script_outcome("NEVER")
+    run = QATechClient(TOKEN, base_url=emulator.base_url).start_run()
+    state, xcom = _run(
+        lambda: QATechRunSensor(task_id="sense", run_short_id=run.short_id, poke_interval=0.05, timeout=1,
+                                deferrable=True),
+        "sense",
+    )  # fmt: skip
+    summary = xcom["run_summary"]
+    assert state == "failed" and summary["timed_out"] is True and summary["ok"] is False
+    assert summary["status"] == "RUNNING" and summary["test_cases_total"] == 3
+    assert "goes on in QA.tech" in summary["message"]
     assert len(emulator.requests_to("start_run")) == 1  # the test's own start: a sensor starts nothing
 
 

@@ -61,6 +61,8 @@ def test_run_times_out_at_end_time(emulator: QATechEmulator) -> None:
     (event,) = asyncio.run(_events(_trigger(run.short_id, end_time=time.time() + 0.2)))
     assert event["status"] == "timeout" and "(last status RUNNING)" in event["message"]
     assert run.url in event["message"] or f"http://example/{run.short_id}" in event["message"]
+    # the last status read, small (to_event), for the task's run_summary
+    assert event["last"]["status"] == "RUNNING" and event["last"]["counts"]["total"] == 3
 
 
 @pytest.mark.parametrize(("outcome", "result"), [("PASSED", "PASSED"), ("FAILED", "FAILED")])
@@ -87,6 +89,7 @@ def test_a_trigger_taken_up_after_its_deadline_times_out_saying_the_run_goes_on(
     assert f"QA.tech run {run.short_id} (http://example/{run.short_id}) did not finish" in message
     assert "had passed 120 s before the triggerer took the wait up (last status RUNNING)" in message
     assert "the run goes on in QA.tech" in message
+    assert event["last"]["status"] == "RUNNING"
 
 
 def test_a_late_trigger_whose_read_fails_still_times_out_naming_the_error(emulator: QATechEmulator) -> None:
@@ -214,6 +217,7 @@ def test_the_deadline_fires_while_a_read_hangs(monkeypatch: pytest.MonkeyPatch) 
         # A guard against a hang, not a speed assertion: without the deadline this read takes 30 s.
         (event,) = asyncio.run(asyncio.wait_for(_events(trigger), scaled(20)))
     assert event["status"] == "timeout" and "(no status read yet)" in event["message"]
+    assert event["last"] is None
 
 
 def test_triggers_stored_by_an_earlier_version_still_run(emulator: QATechEmulator) -> None:

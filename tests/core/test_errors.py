@@ -21,6 +21,7 @@ CASES = [
     errors.QATechConnectionError("no answer", method="GET", path="/run/abc123", run_short_id="abc123"),
     errors.QATechBadResponseError("not JSON", status_code=200, method="POST", path="/run", run_may_exist=True),
     errors.QATechWaitTimeout("did not finish", run_short_id="abc123", run_url="https://app.qa.tech/r/abc123"),
+    errors.QATechWaitTimeout("did not finish", run_short_id="abc123", last_status=STATUS),
     errors.QATechRunFailed("did not pass", status=STATUS, run_short_id="abc123", run_url=STATUS.url),
 ]
 

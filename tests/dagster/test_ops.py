@@ -160,14 +160,20 @@ def test_skipped_passes_unless_fail_on_skipped(
     assert not strict.success
 
 
-def test_wait_timeout_fails_with_url(resource: QATechResource, emulator: QATechEmulator) -> None:
+def test_wait_timeout_fails_with_url_and_last_status(resource: QATechResource, emulator: QATechEmulator) -> None:
     emulator.script_outcome("NEVER")
     result = _run(start_wait_job, resource, {"qatech_wait_for_run_op": {"poll_interval": 0.01, "timeout": 0.2}})
     assert not result.success
     (run,) = emulator.project.runs.values()
     failure = _failure(result, "qatech_wait_for_run_op")
     assert "goes on" in failure.user_failure_data.description
-    assert failure.user_failure_data.metadata["run_url"] == dg.MetadataValue.url(run.url)
+    metadata = failure.user_failure_data.metadata
+    assert metadata["run_url"] == dg.MetadataValue.url(run.url)
+    # as a timed-out check: the table of the last status read (3 test cases, still running) and why it ended
+    assert metadata["status"] == dg.MetadataValue.text("TIMED_OUT")
+    table = metadata["test_cases"]
+    assert isinstance(table, dg.TableMetadataValue) and len(table.records) == 3 and table.schema is not None
+    assert "did not finish before the wait's timeout" in metadata["summary"].value
 
 
 @pytest.mark.parametrize("status", [401, 402, 403, 404, 500])
