@@ -19,7 +19,7 @@ from dagster import (
 )
 
 from dagster_resource.core_logs import core_logs_to
-from dagster_resource.metadata import first_run_metadata, report_metadata, started_run_metadata
+from dagster_resource.metadata import first_run_metadata, report_metadata, started_run_metadata, timed_out_metadata
 from dagster_resource.ops import failure_from_error
 from dagster_resource.run_record import earlier_started_run, record_started_run
 from qatech_orchestration.durable import resume_or_start
@@ -27,7 +27,7 @@ from qatech_orchestration.errors import QATechError, QATechWaitTimeout
 from qatech_orchestration.models import StartedRun
 from qatech_orchestration.outcome import judge_run
 from qatech_orchestration.progress import ProgressLog
-from qatech_orchestration.report import build_report, interrupted_report
+from qatech_orchestration.report import build_report
 from qatech_orchestration.request_builder import build_start_run_body
 from qatech_orchestration.request_model import StartRunFields
 
@@ -117,7 +117,7 @@ def build_qatech_asset_check(
             )
 
         run: StartedRun | None = None
-        progress = ProgressLog(context.log.info)  # its last status: what a timed-out check's table lists
+        progress = ProgressLog(context.log.info)
         try:
             resumed = resume_or_start(
                 client,
@@ -146,11 +146,8 @@ def build_qatech_asset_check(
         except QATechWaitTimeout as exc:
             # The app is not known to work: a failed check (with the run to look at), not a crashed step.
             metadata = started_run_metadata(run) if run else {}
-            if run is not None:  # the table and summary of the last status read, and the timeout as the verdict
-                last = progress.last if progress.last and progress.last.short_id == run.short_id else None
-                report = interrupted_report(run.short_id, exc, last=last, run_url=run.url, test_plan=run.test_plan)
-                metadata.update(report_metadata(report))
-            metadata["status"] = "TIMED_OUT"
+            # the table and summary of the last status read, and the timeout as the verdict
+            metadata.update(timed_out_metadata(exc, run.url if run else None, run.test_plan if run else None))
             return AssetCheckResult(passed=False, severity=severity, description=str(exc), metadata=metadata)
         except QATechError as exc:
             raise failure_from_error(exc, run.url if run else None) from None

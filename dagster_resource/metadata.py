@@ -13,10 +13,11 @@ from typing import Any
 
 from dagster import MetadataValue, TableColumn, TableRecord, TableSchema
 
+from qatech_orchestration.errors import QATechWaitTimeout
 from qatech_orchestration.markdown import markdown_summary
 from qatech_orchestration.models import RunStatus, StartedRun, TestPlan
 from qatech_orchestration.outcome import RunOutcome
-from qatech_orchestration.report import RunReport, build_report, shorten
+from qatech_orchestration.report import RunReport, build_report, interrupted_report, shorten
 
 #: Bounds of the ``test_cases`` table and the Markdown summary.
 MAX_TABLE_ROWS = 100
@@ -94,6 +95,14 @@ def run_status_metadata(
 ) -> dict[str, Any]:
     """:func:`report_metadata` of the report of ``status`` (see :func:`~qatech_orchestration.report.build_report`)."""
     return report_metadata(build_report(status, fail_on_skipped=fail_on_skipped, test_plan=test_plan, outcome=outcome))
+
+
+def timed_out_metadata(
+    exc: QATechWaitTimeout, run_url: str | None = None, test_plan: TestPlan | None = None
+) -> dict[str, Any]:
+    """A timed-out wait's metadata: ``status`` TIMED_OUT, the table and summary of the last status it read."""
+    report = interrupted_report(exc.run_short_id or "", exc, last=exc.last_status, run_url=run_url, test_plan=test_plan)
+    return {**report_metadata(report), "status": "TIMED_OUT"}
 
 
 def first_run_metadata(first: RunStatus) -> dict[str, Any]:

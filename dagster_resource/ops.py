@@ -12,12 +12,17 @@ from dagster import Config, Failure, In, Nothing, OpDefinition, OpExecutionConte
 from pydantic import Field
 
 from dagster_resource.core_logs import core_logs_to
-from dagster_resource.metadata import report_metadata, run_status_metadata, started_run_metadata
+from dagster_resource.metadata import (
+    report_metadata,
+    run_status_metadata,
+    started_run_metadata,
+    timed_out_metadata,
+)
 from qatech_orchestration.errors import QATechError, QATechRunFailed, QATechWaitTimeout
 from qatech_orchestration.models import RunStatus
 from qatech_orchestration.outcome import RunOutcome, raise_for_outcome
 from qatech_orchestration.progress import ProgressLog
-from qatech_orchestration.report import build_report, interrupted_report
+from qatech_orchestration.report import build_report
 from qatech_orchestration.request_model import RERUN, START_RUN
 
 KIND_TAGS = {"dagster/kind/qatech": ""}
@@ -65,9 +70,8 @@ def failure_from_error(exc: QATechError, run_url: str | None = None) -> Failure:
     url = exc.run_url or run_url
     if isinstance(exc, QATechRunFailed):  # the verdict is made: the table and summary say why
         metadata = run_status_metadata(exc.status, outcome=RunOutcome(False, exc.message))
-    elif isinstance(exc, QATechWaitTimeout) and exc.run_short_id:  # the test cases of the last status read
-        report = interrupted_report(exc.run_short_id, exc, last=exc.last_status, run_url=url)
-        metadata = {**report_metadata(report), "status": "TIMED_OUT"}
+    elif isinstance(exc, QATechWaitTimeout):  # the test cases of the last status read
+        metadata = timed_out_metadata(exc, url)
     if url:
         from dagster import MetadataValue
 

@@ -85,7 +85,7 @@ def _existing(path: str, name: str) -> str:
 
 
 def _proxy_from_environment(base_url: str) -> str:
-    import urllib.request  # here, when a client is made: ~35 ms a code location or DAG file need not pay
+    import urllib.request  # here, when a client is made: not at the import of every DAG file or code location
 
     parts = urlsplit(base_url)
     proxies = urllib.request.getproxies_environment()

@@ -90,6 +90,7 @@ def test_a_trigger_taken_up_after_its_deadline_times_out_saying_the_run_goes_on(
     assert "had passed 120 s before the triggerer took the wait up (last status RUNNING)" in message
     assert "the run goes on in QA.tech" in message
     assert event["last"]["status"] == "RUNNING"
+    assert len(emulator.project.requests_to("start_run")) == 1  # the test's own: a trigger starts nothing
 
 
 def test_a_late_trigger_whose_read_fails_still_times_out_naming_the_error(emulator: QATechEmulator) -> None:
@@ -98,6 +99,7 @@ def test_a_late_trigger_whose_read_fails_still_times_out_naming_the_error(emulat
     assert event["status"] == "timeout"
     assert "its status could not be read" in event["message"] and "gateway down" in event["message"]
     assert "the run goes on in QA.tech" in event["message"]
+    assert emulator.project.requests_to("start_run") == []
 
 
 @pytest.mark.parametrize(("status", "retryable"), [(401, False), (404, False)])
