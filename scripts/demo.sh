@@ -3,5 +3,5 @@
 # Its own venv: the test legs' .venv has other inputs (Python 3.13, the system tests' servers), and sharing one
 # would rebuild it at every switch between the two commands.
 source "$(dirname "$0")/_venv.sh"
-ensure_venv "$ROOT/.venv-demo" requirements/latest.txt
+LOCK=demo ensure_venv "$ROOT/.venv-demo" requirements/latest.txt
 exec "$ROOT/.venv-demo/bin/python" "$ROOT/scripts/demo.py" "$@"

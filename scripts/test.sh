@@ -15,27 +15,14 @@
 # tests (marker `system`) alone in one process, since they share one deployment per session and start several
 # components each: on 2 cores they get the machine to themselves.
 #
-# To add a leg, add a line to LEGS (and, for a new set of tests, an entry to SELECTIONS). A leg that needs a
-# service started first can define a function `before_leg_<name with - and . as _>`, called before its pytest
-# (with the script's arguments); `after_leg_<name>` runs after it.
+# To add a leg, add a line to LEGS in scripts/legs.sh and run ./scripts/lock.sh NAME (and, for a new set of
+# tests, add an entry to SELECTIONS). A leg that needs a service started first can define a function
+# `before_leg_<name with - and . as _>`, called before its pytest (with the script's arguments);
+# `after_leg_<name>` runs after it.
 source "$(dirname "$0")/_venv.sh"
 cd "$ROOT"
 
-#  name          venv                 Python  constraints ("-": none)       extras ("-": core)  selection      more requirements ("-": none)  uv pip install options
-LEGS=(
-  "newest        .venv                3.13    requirements/latest.txt       airflow,dagster     all            requirements/system.txt"
-  "oldest        .venv-oldest         3.10    requirements/oldest.txt       airflow,dagster     all            requirements/lineage.txt"
-  "airflow-3.2   .venv-airflow-3.2    3.12    requirements/airflow-3.2.txt  airflow,dagster     smoke+dagster  -"
-  "airflow-3.1   .venv-airflow-3.1    3.11    requirements/airflow-3.1.txt  airflow             smoke          -"
-  "airflow-3.0   .venv-airflow-3.0    3.12    requirements/airflow-3.0.txt  airflow             smoke          -"
-  "core-3.11     .venv-core-3.11      3.11    -                             -                   core           -"
-  "core-3.12     .venv-core-3.12      3.12    -                             -                   core           -"
-  # The [dagster] extra alone (no Airflow): the pytest plugin and the Dagster examples as a user of it gets them.
-  "dagster-only  .venv-dagster-only   3.12    -                             dagster             dagster-only   -"
-  # The lowest versions pyproject.toml admits for every direct dependency (requests, urllib3, aiohttp, Airflow
-  # 2.11.0, the test tools), with the [airflow] extra and no Dagster (#19); after_leg_floors below.
-  "floors        .venv-floors         3.10    -                             airflow             floors         -    --resolution=lowest-direct"
-)
+source "$ROOT/scripts/legs.sh"  # LEGS: the matrix, shared with ./scripts/lock.sh
 # The Airflow tests that show a minor works: imports, provider and connection test, start, deferred wait,
 # sensor, example DAGs, `airflow dags test`, run summaries, assets and lineage, the pytest plugin's fixtures.
 SMOKE="tests/airflow/test_provider.py tests/airflow/test_connection_form.py tests/airflow/test_operators.py
@@ -111,7 +98,7 @@ for line in "${selected[@]}"; do
   read -r name dir python constraints extras _ requirements options <<<"$line"
   [ "$extras" = "-" ] && extras=""
   [ "$requirements" = "-" ] && requirements=""
-  PYTHON_VERSION="$python" EXTRAS="$extras" INSTALL_OPTIONS="${options:-}" \
+  LOCK="$name" PYTHON_VERSION="$python" EXTRAS="$extras" INSTALL_OPTIONS="${options:-}" \
     ensure_venv "$ROOT/$dir" "$constraints" "$requirements"
 done
 VENVS_TOOK=$((SECONDS - began_venvs))
