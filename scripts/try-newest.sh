@@ -10,8 +10,10 @@ source "$(dirname "$0")/_venv.sh"
 cd "$ROOT"
 dir="$ROOT/.venv-newest"
 rm -rf "$dir"
-"$PYTHON" -m venv "$dir"
-"$dir/bin/python" -m pip install --quiet --disable-pip-version-check uv 2>/dev/null
+# The newest Python the newest leg runs on (scripts/legs.sh), else python3.
+python="$(find_python 3.13 || command -v python3)"
+"$python" -m venv "$dir"
+"$dir/bin/python" -m pip install --quiet --disable-pip-version-check "$UV_REQUIREMENT" 2>/dev/null
 VIRTUAL_ENV="$dir" "$dir/bin/uv" pip install --quiet --compile-bytecode --refresh --upgrade \
   -e "$ROOT[airflow,dagster]" --group "$ROOT/pyproject.toml:dev" >&2
 echo "==> newest releases: $(VIRTUAL_ENV="$dir" "$dir/bin/uv" pip freeze 2>/dev/null \
